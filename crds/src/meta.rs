@@ -1,0 +1,110 @@
+//! Small reference and status types shared by the Flux APIs (`fluxcd/pkg/apis/meta`).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
+/// The duration pattern every Flux duration field carries (`metav1.Duration` as Go prints it).
+pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
+/// The shorter duration pattern of the source `timeout` fields (no hours).
+pub const TIMEOUT_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m))+$";
+
+/// A reference to an object in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct LocalObjectReference {
+    /// Name of the referent.
+    pub name: String,
+}
+
+/// A reference to a Secret key in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct SecretKeyReference {
+    /// Name of the Secret.
+    pub name: String,
+    /// Key in the Secret; when unset the consumer picks its default key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// Labels and annotations (`metadata` of generated objects, `commonMetadata`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct Metadata {
+    /// Labels to add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// Annotations to add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+/// An artifact produced by a source (`status.artifact`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Artifact {
+    /// Relative path of the artifact in the source-controller storage.
+    pub path: String,
+    /// HTTP address of the artifact.
+    pub url: String,
+    /// Human-readable revision, e.g. a chart version or `<tag>@sha256:<digest>`.
+    pub revision: String,
+    /// `<algorithm>:<checksum>` of the artifact.
+    #[schemars(regex(pattern = r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"))]
+    pub digest: String,
+    /// When the artifact was last updated (RFC 3339).
+    pub last_update_time: String,
+    /// Size in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// OCI annotations and other metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// Cosign or Notation verification of an OCI artifact.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OciVerification {
+    /// Verification provider.
+    #[serde(default = "default_verification_provider")]
+    pub provider: VerificationProvider,
+    /// Secret holding the trusted public keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<LocalObjectReference>,
+    /// Keyless identities to match (cosign).
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "matchOIDCIdentity")]
+    pub match_oidc_identity: Option<Vec<OidcIdentityMatch>>,
+    /// Secret holding a trusted root (notation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_root_secret_ref: Option<LocalObjectReference>,
+}
+
+fn default_verification_provider() -> VerificationProvider {
+    VerificationProvider::Cosign
+}
+
+/// Signature verification providers.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum VerificationProvider {
+    /// Sigstore cosign.
+    #[default]
+    Cosign,
+    /// CNCF Notary Project notation.
+    Notation,
+}
+
+/// A keyless identity for cosign verification.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub struct OidcIdentityMatch {
+    /// Regular expression matched against the OIDC issuer.
+    pub issuer: String,
+    /// Regular expression matched against the certificate subject.
+    pub subject: String,
+}
+
+/// Schema of a free-form JSON value (`apiextensionsv1.JSON`): anything, kept as given.
+pub(crate) fn preserve_unknown(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
+}
