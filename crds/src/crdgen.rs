@@ -76,11 +76,7 @@ fn flux_status_default(crd: &mut CustomResourceDefinition) {
         else {
             continue;
         };
-        if let Some(status) = schema
-            .properties
-            .as_mut()
-            .and_then(|p| p.get_mut("status"))
-        {
+        if let Some(status) = schema.properties.as_mut().and_then(|p| p.get_mut("status")) {
             status.default = Some(
                 k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON(
                     serde_json::json!({ "observedGeneration": -1 }),

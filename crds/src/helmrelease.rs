@@ -1,7 +1,8 @@
 //! `helm.toolkit.fluxcd.io/v2` HelmRelease, field for field as Flux's helm-controller serves it.
 
 use crate::meta::{
-    Condition, DURATION_PATTERN, LocalObjectReference, Metadata, SecretKeyReference, preserve_unknown,
+    Condition, DURATION_PATTERN, LocalObjectReference, Metadata, SecretKeyReference,
+    preserve_unknown,
 };
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
@@ -21,9 +22,21 @@ use std::collections::BTreeMap;
     category = "fluxcd",
     category = "fluxcd-appliers",
     annotation("kustomize.toolkit.fluxcd.io/substitute", "disabled"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Status", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].message"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Status",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].message"
+    ),
     doc = "HelmRelease is the Schema for the helmreleases API",
     derive = "Default",
     derive = "PartialEq"
@@ -626,7 +639,10 @@ pub struct ValuesReference {
     pub values_key: Option<String>,
     /// Path (`--set` syntax) the value is written to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 250), regex(pattern = r"^([a-zA-Z0-9_\-.\\\/]|\[[0-9]{1,5}\])+$"))]
+    #[schemars(
+        length(max = 250),
+        regex(pattern = r"^([a-zA-Z0-9_\-.\\\/]|\[[0-9]{1,5}\])+$")
+    )]
     pub target_path: Option<String>,
     /// Ignore a missing referent.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -73,7 +73,11 @@ pub struct OciVerification {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
     /// Keyless identities to match (cosign).
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "matchOIDCIdentity")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "matchOIDCIdentity"
+    )]
     pub match_oidc_identity: Option<Vec<OidcIdentityMatch>>,
     /// Secret holding a trusted root (notation).
     #[serde(default, skip_serializing_if = "Option::is_none")]

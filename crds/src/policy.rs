@@ -17,7 +17,11 @@ use serde::{Deserialize, Serialize};
     status = "HelmReleasePolicyStatus",
     shortname = "hrpol",
     category = "helmrelease",
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
     doc = "HelmReleasePolicy selects namespaces and sets the action of each admission rule",
     derive = "Default",
     derive = "PartialEq"
@@ -36,7 +40,9 @@ pub struct HelmReleasePolicySpec {
 }
 
 /// What a rule does when it finds a violation.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema,
+)]
 pub enum Action {
     /// Deny admission.
     Enforce,

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Where Helm charts come from: an HTTP(S) chart repository index or an OCI registry.
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[derive(
+    CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema,
+)]
 #[kube(
     group = "source.toolkit.fluxcd.io",
     version = "v1",
@@ -24,9 +26,21 @@ use std::collections::BTreeMap;
     category = "fluxcd-sources",
     annotation("kustomize.toolkit.fluxcd.io/substitute", "disabled"),
     printcolumn(name = "URL", type_ = "string", json_path = ".spec.url"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Status", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].message"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Status",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].message"
+    ),
     doc = "HelmRepository is the Schema for the helmrepositories API",
     derive = "Default",
     derive = "PartialEq"
@@ -134,7 +148,9 @@ pub struct SourceStatus {
 }
 
 /// A chart pulled from a source and packaged as an artifact.
-#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[derive(
+    CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq,
+)]
 #[kube(
     group = "source.toolkit.fluxcd.io",
     version = "v1",
@@ -148,11 +164,31 @@ pub struct SourceStatus {
     annotation("kustomize.toolkit.fluxcd.io/substitute", "disabled"),
     printcolumn(name = "Chart", type_ = "string", json_path = ".spec.chart"),
     printcolumn(name = "Version", type_ = "string", json_path = ".spec.version"),
-    printcolumn(name = "Source Kind", type_ = "string", json_path = ".spec.sourceRef.kind"),
-    printcolumn(name = "Source Name", type_ = "string", json_path = ".spec.sourceRef.name"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Status", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].message"),
+    printcolumn(
+        name = "Source Kind",
+        type_ = "string",
+        json_path = ".spec.sourceRef.kind"
+    ),
+    printcolumn(
+        name = "Source Name",
+        type_ = "string",
+        json_path = ".spec.sourceRef.name"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Status",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].message"
+    ),
     doc = "HelmChart is the Schema for the helmcharts API",
     derive = "Default",
     derive = "PartialEq"
@@ -200,7 +236,11 @@ pub struct OciVerificationNoRoot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
     /// Keyless identities to match (cosign).
-    #[serde(default, skip_serializing_if = "Option::is_none", rename = "matchOIDCIdentity")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "matchOIDCIdentity"
+    )]
     pub match_oidc_identity: Option<Vec<crate::meta::OidcIdentityMatch>>,
 }
 
@@ -252,7 +292,9 @@ pub mod oci_v1 {
     use super::*;
 
     /// An OCI artifact, typically a Helm chart consumed through `HelmRelease.spec.chartRef`.
-    #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+    #[derive(
+        CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema,
+    )]
     #[kube(
         group = "source.toolkit.fluxcd.io",
         version = "v1",
@@ -265,9 +307,21 @@ pub mod oci_v1 {
         category = "fluxcd-sources",
         annotation("kustomize.toolkit.fluxcd.io/substitute", "disabled"),
         printcolumn(name = "URL", type_ = "string", json_path = ".spec.url"),
-        printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-        printcolumn(name = "Status", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].message"),
-        printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+        printcolumn(
+            name = "Ready",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+        ),
+        printcolumn(
+            name = "Status",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].message"
+        ),
+        printcolumn(
+            name = "Age",
+            type_ = "date",
+            json_path = ".metadata.creationTimestamp"
+        ),
         doc = "OCIRepository is the Schema for the ocirepositories API",
         derive = "Default",
         derive = "PartialEq"
@@ -395,7 +449,9 @@ pub mod oci_v1beta2 {
     use super::*;
 
     /// An OCI artifact (`v1beta2`).
-    #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+    #[derive(
+        CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema,
+    )]
     #[kube(
         group = "source.toolkit.fluxcd.io",
         version = "v1beta2",
@@ -408,9 +464,21 @@ pub mod oci_v1beta2 {
         category = "fluxcd-sources",
         annotation("kustomize.toolkit.fluxcd.io/substitute", "disabled"),
         printcolumn(name = "URL", type_ = "string", json_path = ".spec.url"),
-        printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-        printcolumn(name = "Status", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].message"),
-        printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+        printcolumn(
+            name = "Ready",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+        ),
+        printcolumn(
+            name = "Status",
+            type_ = "string",
+            json_path = ".status.conditions[?(@.type==\"Ready\")].message"
+        ),
+        printcolumn(
+            name = "Age",
+            type_ = "date",
+            json_path = ".metadata.creationTimestamp"
+        ),
         doc = "OCIRepository is the Schema for the ocirepositories API",
         derive = "Default",
         derive = "PartialEq"

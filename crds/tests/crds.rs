@@ -31,7 +31,11 @@ fn examples() -> Vec<(String, Value)> {
     paths
         .iter()
         .flat_map(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy().to_string();
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
             yaml_docs(p).into_iter().map(move |d| (name.clone(), d))
         })
         .collect()
@@ -102,11 +106,15 @@ fn flux_examples_round_trip_through_the_typed_structs() {
     let mut seen = 0;
     for (file, doc) in examples() {
         let back = match (doc["apiVersion"].as_str(), doc["kind"].as_str()) {
-            (Some("helm.toolkit.fluxcd.io/v2"), Some("HelmRelease")) => roundtrip::<HelmRelease>(&doc),
+            (Some("helm.toolkit.fluxcd.io/v2"), Some("HelmRelease")) => {
+                roundtrip::<HelmRelease>(&doc)
+            }
             (Some("source.toolkit.fluxcd.io/v1"), Some("HelmRepository")) => {
                 roundtrip::<HelmRepository>(&doc)
             }
-            (Some("source.toolkit.fluxcd.io/v1"), Some("HelmChart")) => roundtrip::<HelmChart>(&doc),
+            (Some("source.toolkit.fluxcd.io/v1"), Some("HelmChart")) => {
+                roundtrip::<HelmChart>(&doc)
+            }
             (Some("source.toolkit.fluxcd.io/v1"), Some("OCIRepository")) => {
                 roundtrip::<OCIRepository>(&doc)
             }
@@ -135,7 +143,8 @@ fn unknown_fields_do_not_fail_parsing() {
 fn our_schemas_accept_everything_flux_accepts_in_the_examples() {
     let mut checked = 0;
     for (file, doc) in examples() {
-        let (Some(api_version), Some(kind)) = (doc["apiVersion"].as_str(), doc["kind"].as_str()) else {
+        let (Some(api_version), Some(kind)) = (doc["apiVersion"].as_str(), doc["kind"].as_str())
+        else {
             continue;
         };
         if !api_version.contains(".fluxcd.io/") {
@@ -143,9 +152,15 @@ fn our_schemas_accept_everything_flux_accepts_in_the_examples() {
         }
         let version = api_version.rsplit('/').next().unwrap_or_default();
         let flux_errors = validate(&schema_of(&flux_crd(kind), version), &doc);
-        assert!(flux_errors.is_empty(), "{file}: Flux's schema rejects its own example: {flux_errors:?}");
+        assert!(
+            flux_errors.is_empty(),
+            "{file}: Flux's schema rejects its own example: {flux_errors:?}"
+        );
         let ours = validate(&schema_of(&our_crd(kind), version), &doc);
-        assert!(ours.is_empty(), "{file} {kind}: our schema rejects what Flux accepts: {ours:?}");
+        assert!(
+            ours.is_empty(),
+            "{file} {kind}: our schema rejects what Flux accepts: {ours:?}"
+        );
         checked += 1;
     }
     assert!(checked >= 10);
@@ -166,8 +181,16 @@ fn our_helmrelease_schema_agrees_with_flux_on_edge_cases() {
         ("/spec/interval", json!("1h30m"), true),
         ("/spec/interval", json!("1.5h"), true),
         ("/spec/timeout", json!("300"), false),
-        ("/spec/chart/spec/sourceRef/kind", json!("OCIRepository"), false),
-        ("/spec/chart/spec/sourceRef/kind", json!("GitRepository"), true),
+        (
+            "/spec/chart/spec/sourceRef/kind",
+            json!("OCIRepository"),
+            false,
+        ),
+        (
+            "/spec/chart/spec/sourceRef/kind",
+            json!("GitRepository"),
+            true,
+        ),
         ("/spec/chart/spec/sourceRef/namespace", json!(""), false),
         ("/spec/chart/spec/chart", json!(""), false),
         ("/spec/releaseName", json!("x".repeat(54)), false),
@@ -175,18 +198,58 @@ fn our_helmrelease_schema_agrees_with_flux_on_edge_cases() {
         ("/spec/maxHistory", json!("5"), false),
         ("/spec/maxHistory", json!(0), true),
         ("/spec/driftDetection", json!({"mode": "on"}), false),
-        ("/spec/driftDetection", json!({"mode": "warn", "ignore": [{"paths": ["/spec/replicas"]}]}), true),
-        ("/spec/upgrade", json!({"remediation": {"strategy": "rollback", "retries": 3}}), true),
-        ("/spec/upgrade", json!({"remediation": {"strategy": "Rollback"}}), false),
-        ("/spec/upgrade", json!({"strategy": {"retryInterval": "1m"}}), false),
-        ("/spec/install", json!({"crds": "CreateReplace", "serverSideApply": false}), true),
+        (
+            "/spec/driftDetection",
+            json!({"mode": "warn", "ignore": [{"paths": ["/spec/replicas"]}]}),
+            true,
+        ),
+        (
+            "/spec/upgrade",
+            json!({"remediation": {"strategy": "rollback", "retries": 3}}),
+            true,
+        ),
+        (
+            "/spec/upgrade",
+            json!({"remediation": {"strategy": "Rollback"}}),
+            false,
+        ),
+        (
+            "/spec/upgrade",
+            json!({"strategy": {"retryInterval": "1m"}}),
+            false,
+        ),
+        (
+            "/spec/install",
+            json!({"crds": "CreateReplace", "serverSideApply": false}),
+            true,
+        ),
         ("/spec/install", json!({"crds": "Replace"}), false),
-        ("/spec/valuesFrom", json!([{"kind": "Secret", "name": "s", "valuesKey": "a b"}]), false),
-        ("/spec/valuesFrom", json!([{"kind": "Secret", "name": "s", "targetPath": "a.b[0]"}]), true),
-        ("/spec/valuesFrom", json!([{"kind": "Service", "name": "s"}]), false),
-        ("/spec/values", json!({"anything": [1, {"goes": null}]}), true),
+        (
+            "/spec/valuesFrom",
+            json!([{"kind": "Secret", "name": "s", "valuesKey": "a b"}]),
+            false,
+        ),
+        (
+            "/spec/valuesFrom",
+            json!([{"kind": "Secret", "name": "s", "targetPath": "a.b[0]"}]),
+            true,
+        ),
+        (
+            "/spec/valuesFrom",
+            json!([{"kind": "Service", "name": "s"}]),
+            false,
+        ),
+        (
+            "/spec/values",
+            json!({"anything": [1, {"goes": null}]}),
+            true,
+        ),
         ("/spec/unknownField", json!(1), false),
-        ("/spec/uninstall", json!({"deletionPropagation": "orphan"}), true),
+        (
+            "/spec/uninstall",
+            json!({"deletionPropagation": "orphan"}),
+            true,
+        ),
         ("/spec/waitStrategy", json!({"name": "kstatus"}), false),
         ("/spec/postRenderStrategy", json!("separate"), true),
     ];
@@ -197,8 +260,14 @@ fn our_helmrelease_schema_agrees_with_flux_on_edge_cases() {
         set_pointer(&mut doc, pointer, value.clone());
         let flux_ok = validate(&flux, &doc).is_empty();
         let ours_ok = validate(&ours, &doc).is_empty();
-        assert_eq!(flux_ok, valid, "Flux's schema on {pointer}={value}: fixture expectation wrong");
-        assert_eq!(ours_ok, flux_ok, "{pointer}={value}: ours {ours_ok}, Flux {flux_ok}");
+        assert_eq!(
+            flux_ok, valid,
+            "Flux's schema on {pointer}={value}: fixture expectation wrong"
+        );
+        assert_eq!(
+            ours_ok, flux_ok,
+            "{pointer}={value}: ours {ours_ok}, Flux {flux_ok}"
+        );
     }
 }
 
@@ -223,8 +292,14 @@ fn both_oci_repository_versions_are_served_and_v1_is_stored() {
             )
         })
         .collect();
-    assert!(versions.contains(&("v1".into(), true, true)), "{versions:?}");
-    assert!(versions.contains(&("v1beta2".into(), true, false)), "{versions:?}");
+    assert!(
+        versions.contains(&("v1".into(), true, true)),
+        "{versions:?}"
+    );
+    assert!(
+        versions.contains(&("v1beta2".into(), true, false)),
+        "{versions:?}"
+    );
 }
 
 #[test]

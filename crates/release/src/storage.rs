@@ -1,0 +1,463 @@
+//! Release Secrets and ConfigMaps as Helm's storage drivers write them
+//! (`helm.sh/helm/v4/pkg/storage/driver/{secrets,cfgmaps,util}.go`).
+
+use crate::codec::{decode_base64, decode_payload, encode_payload};
+use crate::{Error, Release, Result};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// Prefix of every release object name (`HelmStorageType`).
+pub const STORAGE_PREFIX: &str = "sh.helm.release.v1";
+/// Secret type of release Secrets.
+pub const SECRET_TYPE: &str = "helm.sh/release.v1";
+/// Labels Helm manages itself; they are not part of the release's own labels.
+pub const SYSTEM_LABELS: [&str; 6] = [
+    "name",
+    "owner",
+    "status",
+    "version",
+    "createdAt",
+    "modifiedAt",
+];
+
+/// Which Kubernetes kind holds the release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Driver {
+    /// A Secret (Helm's default, and the only driver Flux uses).
+    Secret,
+    /// A ConfigMap (`HELM_DRIVER=configmap`).
+    ConfigMap,
+    /// A bare Helm payload read from a file, with no Kubernetes object around it.
+    Payload,
+}
+
+/// One stored release revision: the decoded release and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredRelease {
+    /// Kind of the holder.
+    pub driver: Driver,
+    /// Namespace of the holder; for a bare payload, the release namespace.
+    pub namespace: String,
+    /// Name of the holder (`sh.helm.release.v1.<name>.v<revision>`).
+    pub object_name: String,
+    /// Labels of the holder.
+    pub labels: BTreeMap<String, String>,
+    /// The decoded release.
+    pub release: Release,
+    /// Bytes of the stored Helm payload: what counts against the 1 MiB object limit.
+    pub stored_bytes: usize,
+}
+
+/// `sh.helm.release.v1.<name>.v<revision>`.
+pub fn object_name(release: &str, revision: i64) -> String {
+    format!("{STORAGE_PREFIX}.{release}.v{revision}")
+}
+
+/// Splits a release object name into release name and revision.
+pub fn parse_object_name(name: &str) -> Option<(&str, i64)> {
+    let rest = name.strip_prefix(STORAGE_PREFIX)?.strip_prefix('.')?;
+    let (release, revision) = rest.rsplit_once(".v")?;
+    let revision: i64 = revision.parse().ok()?;
+    (!release.is_empty() && revision > 0).then_some((release, revision))
+}
+
+/// True when a Kubernetes object (as JSON) looks like a Helm release holder: a Secret of type
+/// `helm.sh/release.v1`, or a ConfigMap labelled `owner: helm` with a release name.
+pub fn is_release_object(object: &Value) -> bool {
+    match object.get("kind").and_then(Value::as_str) {
+        Some("Secret") => object.get("type").and_then(Value::as_str) == Some(SECRET_TYPE),
+        Some("ConfigMap") => {
+            object
+                .pointer("/metadata/labels/owner")
+                .and_then(Value::as_str)
+                == Some("helm")
+                && object
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| parse_object_name(n).is_some())
+        }
+        _ => false,
+    }
+}
+
+impl StoredRelease {
+    /// Decodes a release Secret or ConfigMap given as a Kubernetes object (JSON value, as read
+    /// from the API or from `kubectl get -o yaml`). `origin` prefixes error messages (a file
+    /// name, or empty).
+    pub fn from_object(object: &Value, origin: &str) -> Result<StoredRelease> {
+        let kind = object
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let namespace = str_at(object, "/metadata/namespace");
+        let name = str_at(object, "/metadata/name");
+        let label = describe(origin, kind, &namespace, &name);
+        let driver = match kind {
+            "Secret" => {
+                let ty = object
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if ty != SECRET_TYPE {
+                    return Err(Error::NotARelease {
+                        object: label,
+                        reason: format!("Secret type is {ty:?}, not {SECRET_TYPE:?}"),
+                    });
+                }
+                Driver::Secret
+            }
+            "ConfigMap" => Driver::ConfigMap,
+            other => {
+                return Err(Error::NotARelease {
+                    object: label,
+                    reason: format!("kind {other:?} cannot hold a release"),
+                });
+            }
+        };
+        let data = object
+            .pointer("/data/release")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::MissingField {
+                object: label.clone(),
+                field: "data.release",
+            })?;
+        // Kubernetes base64-encodes Secret data on the wire; ConfigMap data is plain text.
+        let payload = match driver {
+            Driver::Secret => decode_base64(data.as_bytes(), &label, "data.release")?,
+            _ => data.as_bytes().to_vec(),
+        };
+        let release = decode_payload(&payload, &label)?;
+        let labels: BTreeMap<String, String> = object
+            .pointer("/metadata/labels")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let stored = StoredRelease {
+            driver,
+            namespace,
+            object_name: name,
+            labels,
+            release,
+            stored_bytes: payload.len(),
+        };
+        stored.check_consistency(&label)?;
+        Ok(stored)
+    }
+
+    /// Decodes a bare Helm payload (the inner `data.release` string), e.g. a file written with
+    /// `kubectl get secret ... -o jsonpath='{.data.release}' | base64 -d`.
+    pub fn from_payload(payload: &[u8], origin: &str) -> Result<StoredRelease> {
+        let release = decode_payload(payload, origin)?;
+        let stored_bytes = payload.iter().filter(|b| !b.is_ascii_whitespace()).count();
+        Ok(StoredRelease {
+            driver: Driver::Payload,
+            namespace: release.namespace.clone(),
+            object_name: object_name(&release.name, release.version),
+            labels: BTreeMap::new(),
+            release,
+            stored_bytes,
+        })
+    }
+
+    /// The object name, labels and payload must tell the same story; a disagreement means the
+    /// object was edited by hand or copied under the wrong name, and Helm would misread it.
+    fn check_consistency(&self, label: &str) -> Result<()> {
+        let release = &self.release;
+        let mismatch = |what, found: String, expected: String| Error::Mismatch {
+            object: label.to_string(),
+            what,
+            found,
+            expected,
+        };
+        if let Some((name, revision)) = parse_object_name(&self.object_name) {
+            if revision != release.version {
+                return Err(mismatch(
+                    "the object name",
+                    format!("v{revision}"),
+                    format!("v{}", release.version),
+                ));
+            }
+            if name != release.name {
+                return Err(mismatch(
+                    "the object name",
+                    name.to_string(),
+                    release.name.clone(),
+                ));
+            }
+        }
+        if let Some(version) = self.labels.get("version") {
+            if *version != release.version.to_string() {
+                return Err(mismatch(
+                    "the version label",
+                    version.clone(),
+                    release.version.to_string(),
+                ));
+            }
+        }
+        if let Some(name) = self.labels.get("name") {
+            if *name != release.name {
+                return Err(mismatch(
+                    "the name label",
+                    name.clone(),
+                    release.name.clone(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Labels that are the release's own (`Release.Labels`), without Helm's system labels.
+    pub fn custom_labels(&self) -> BTreeMap<String, String> {
+        self.labels
+            .iter()
+            .filter(|(k, _)| !SYSTEM_LABELS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Human-readable identity, e.g. `Secret apps/sh.helm.release.v1.podinfo.v3`.
+    pub fn describe(&self) -> String {
+        let kind = match self.driver {
+            Driver::Secret => "Secret",
+            Driver::ConfigMap => "ConfigMap",
+            Driver::Payload => "payload",
+        };
+        describe("", kind, &self.namespace, &self.object_name)
+    }
+}
+
+fn str_at(object: &Value, pointer: &str) -> String {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn describe(origin: &str, kind: &str, namespace: &str, name: &str) -> String {
+    let kind = if kind.is_empty() { "object" } else { kind };
+    let id = match (namespace.is_empty(), name.is_empty()) {
+        (_, true) => format!("{kind} without a name"),
+        (true, false) => format!("{kind} {name}"),
+        (false, false) => format!("{kind} {namespace}/{name}"),
+    };
+    if origin.is_empty() {
+        id
+    } else {
+        format!("{origin}: {id}")
+    }
+}
+
+/// Timestamps and labels to write with a release object.
+#[derive(Clone, Debug, Default)]
+pub struct ObjectOptions {
+    /// Unix seconds for the `createdAt` label (Helm sets it on create).
+    pub created_at: Option<i64>,
+    /// Unix seconds for the `modifiedAt` label (Helm sets it on update).
+    pub modified_at: Option<i64>,
+    /// The release's own labels; system labels in here are ignored.
+    pub custom_labels: BTreeMap<String, String>,
+}
+
+/// The labels Helm writes on a release object.
+pub fn labels_for(release: &Release, options: &ObjectOptions) -> BTreeMap<String, String> {
+    let mut labels: BTreeMap<String, String> = options
+        .custom_labels
+        .iter()
+        .filter(|(k, _)| !SYSTEM_LABELS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    labels.insert("name".into(), release.name.clone());
+    labels.insert("owner".into(), "helm".into());
+    labels.insert("status".into(), release.status().to_string());
+    labels.insert("version".into(), release.version.to_string());
+    if let Some(t) = options.created_at {
+        labels.insert("createdAt".into(), t.to_string());
+    }
+    if let Some(t) = options.modified_at {
+        labels.insert("modifiedAt".into(), t.to_string());
+    }
+    labels
+}
+
+fn object(kind: &str, release: &Release, options: &ObjectOptions) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("apiVersion".into(), json!("v1"));
+    map.insert("kind".into(), json!(kind));
+    map.insert(
+        "metadata".into(),
+        json!({
+            "name": object_name(&release.name, release.version),
+            "namespace": release.namespace,
+            "labels": labels_for(release, options),
+        }),
+    );
+    map
+}
+
+/// The release Secret Helm would write, as a Kubernetes object (JSON).
+pub fn to_secret(release: &Release, options: &ObjectOptions) -> Result<Value> {
+    let payload = encode_payload(release)?;
+    let mut map = object("Secret", release, options);
+    map.insert("type".into(), json!(SECRET_TYPE));
+    map.insert(
+        "data".into(),
+        json!({ "release": STANDARD.encode(payload) }),
+    );
+    Ok(Value::Object(map))
+}
+
+/// The release ConfigMap Helm's configmap driver would write.
+pub fn to_configmap(release: &Release, options: &ObjectOptions) -> Result<Value> {
+    let payload = encode_payload(release)?;
+    let mut map = object("ConfigMap", release, options);
+    map.insert("data".into(), json!({ "release": payload }));
+    Ok(Value::Object(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Info;
+
+    fn release() -> Release {
+        Release {
+            name: "podinfo".into(),
+            version: 2,
+            namespace: "apps".into(),
+            info: Some(Info {
+                status: "deployed".into(),
+                ..Info::default()
+            }),
+            ..Release::default()
+        }
+    }
+
+    #[test]
+    fn object_names_parse_back() {
+        assert_eq!(
+            parse_object_name("sh.helm.release.v1.my.app.v12"),
+            Some(("my.app", 12))
+        );
+        assert_eq!(parse_object_name(&object_name("x", 1)), Some(("x", 1)));
+        for bad in [
+            "sh.helm.release.v1.x",
+            "sh.helm.release.v1..v1",
+            "sh.helm.release.v1.x.v0",
+            "other.x.v1",
+        ] {
+            assert_eq!(parse_object_name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_and_configmaps_round_trip_with_helm_labels() {
+        let options = ObjectOptions {
+            created_at: Some(1_700_000_000),
+            custom_labels: [
+                ("team".to_string(), "a".to_string()),
+                ("owner".to_string(), "me".to_string()),
+            ]
+            .into(),
+            ..ObjectOptions::default()
+        };
+        for (value, driver) in [
+            (to_secret(&release(), &options), Driver::Secret),
+            (to_configmap(&release(), &options), Driver::ConfigMap),
+        ] {
+            let value = value.unwrap_or_default();
+            assert_eq!(
+                value.pointer("/metadata/name"),
+                Some(&json!("sh.helm.release.v1.podinfo.v2"))
+            );
+            let labels = value
+                .pointer("/metadata/labels")
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(
+                labels,
+                json!({"name": "podinfo", "owner": "helm", "status": "deployed", "version": "2",
+                       "createdAt": "1700000000", "team": "a"})
+            );
+            let stored = StoredRelease::from_object(&value, "");
+            let stored = stored.unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(stored.driver, driver);
+            assert_eq!(stored.release, release());
+            assert_eq!(
+                stored.custom_labels(),
+                [("team".to_string(), "a".to_string())].into()
+            );
+        }
+    }
+
+    #[test]
+    fn disagreeing_names_and_labels_are_errors() {
+        let good = to_secret(&release(), &ObjectOptions::default()).unwrap_or_default();
+        let cases = [
+            (
+                "/metadata/name",
+                json!("sh.helm.release.v1.podinfo.v3"),
+                "the object name says \"v3\"",
+            ),
+            (
+                "/metadata/name",
+                json!("sh.helm.release.v1.other.v2"),
+                "the object name says \"other\"",
+            ),
+            (
+                "/metadata/labels/version",
+                json!("7"),
+                "the version label says \"7\"",
+            ),
+            (
+                "/metadata/labels/name",
+                json!("x"),
+                "the name label says \"x\"",
+            ),
+            (
+                "/type",
+                json!("Opaque"),
+                "not a Helm release: Secret type is \"Opaque\"",
+            ),
+            ("/data", json!({}), "missing data.release"),
+            (
+                "/data/release",
+                json!("%%%"),
+                "data.release is not valid base64",
+            ),
+            ("/kind", json!("Pod"), "kind \"Pod\" cannot hold a release"),
+        ];
+        for (pointer, value, want) in cases {
+            let mut bad = good.clone();
+            if let Some(slot) = bad.pointer_mut(pointer) {
+                *slot = value;
+            }
+            let err = StoredRelease::from_object(&bad, "f.yaml")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.starts_with("f.yaml: "), "{err}");
+            assert!(err.contains(want), "{pointer}: {err}");
+        }
+    }
+
+    #[test]
+    fn release_objects_are_recognised() {
+        let secret = to_secret(&release(), &ObjectOptions::default()).unwrap_or_default();
+        let cm = to_configmap(&release(), &ObjectOptions::default()).unwrap_or_default();
+        assert!(is_release_object(&secret));
+        assert!(is_release_object(&cm));
+        assert!(!is_release_object(
+            &json!({"kind": "Secret", "type": "Opaque"})
+        ));
+        assert!(!is_release_object(
+            &json!({"kind": "ConfigMap", "metadata": {"name": "x"}})
+        ));
+    }
+}
