@@ -1,1 +1,77 @@
+//! `kubectl helmrelease`: inspect Flux HelmReleases and the Helm releases behind them.
+//!
+//! The binary is a thin shell over [`run`]: commands are pure functions from an
+//! [`input::Inventory`] of objects to text, so they are tested without a cluster.
 
+pub mod cli;
+mod error;
+pub mod history;
+pub mod input;
+pub mod output;
+
+pub use error::{Error, Result};
+
+use cli::{Cli, Color, Command, Output};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// What a command needs from the global flags, resolved once.
+#[derive(Debug)]
+pub struct Context {
+    /// Output format.
+    pub output: Output,
+    /// Leave table headers out.
+    pub no_headers: bool,
+    /// Colour the output.
+    pub color: bool,
+    /// `-n`, when given (and not overridden by `-A`).
+    pub namespace: Option<String>,
+    /// `--from-file` paths.
+    pub from_file: Vec<PathBuf>,
+    /// Zone for printed times (the local zone, like Helm).
+    pub time_zone: jiff::tz::TimeZone,
+}
+
+impl Context {
+    /// Resolves the global flags.
+    pub fn new(global: &cli::GlobalArgs) -> Context {
+        let color = match global.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        Context {
+            output: global.output,
+            no_headers: global.no_headers,
+            color,
+            namespace: if global.all_namespaces {
+                None
+            } else {
+                global.namespace.clone()
+            },
+            from_file: global.from_file.clone(),
+            time_zone: jiff::tz::TimeZone::system(),
+        }
+    }
+
+    /// The objects to work on.
+    pub fn inventory(&self) -> Result<input::Inventory> {
+        if self.from_file.is_empty() {
+            return Err(Error::Usage(
+                "reading from a cluster is not available yet; pass --from-file PATH (files, folders, or - for stdin)"
+                    .to_string(),
+            ));
+        }
+        input::load(&self.from_file)
+    }
+}
+
+/// Runs a parsed command line and returns what to print on standard output.
+pub fn run(cli: &Cli) -> Result<String> {
+    let ctx = Context::new(&cli.global);
+    match &cli.command {
+        Command::History(args) => history::run(args, &ctx),
+    }
+}

@@ -1,0 +1,97 @@
+//! Command-line interface: kubectl-style global flags and the subcommands.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Inspect Flux HelmReleases and the Helm releases behind them.
+#[derive(Parser, Debug)]
+#[command(
+    name = "kubectl-helmrelease",
+    bin_name = "kubectl helmrelease",
+    version
+)]
+#[command(about = "Inspect Flux HelmReleases and the Helm releases behind them")]
+pub struct Cli {
+    /// Flags every command shares.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// kubectl-style flags, accepted before or after the subcommand.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file.
+    #[arg(long, global = true, env = "KUBECONFIG", value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Namespace of the release (storage namespace).
+    #[arg(short = 'n', long, global = true, value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// Look in every namespace.
+    #[arg(short = 'A', long, global = true)]
+    pub all_namespaces: bool,
+    /// Output format.
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    /// Do not print table headers.
+    #[arg(long, global = true)]
+    pub no_headers: bool,
+    /// Colour output.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// Print Secret data and values from Secrets instead of redacting them.
+    #[arg(long, global = true)]
+    pub show_secrets: bool,
+    /// Read objects from files or folders (YAML, JSON, `kubectl get -o yaml` Lists, or bare
+    /// Helm release payloads) instead of a cluster; `-` reads standard input. Repeatable.
+    #[arg(long = "from-file", global = true, value_name = "PATH")]
+    pub from_file: Vec<PathBuf>,
+}
+
+/// Output formats.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Output {
+    /// Aligned columns.
+    #[default]
+    Table,
+    /// Aligned columns with extra detail.
+    Wide,
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+}
+
+/// When to colour output.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Color {
+    /// When standard output is a terminal and NO_COLOR is unset.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Revisions of a Helm release, oldest first, like `helm history`.
+    History(HistoryArgs),
+}
+
+/// Arguments of `history`.
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// Release name.
+    pub name: String,
+    /// Show at most this many of the newest revisions.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max: u32,
+}

@@ -1,0 +1,323 @@
+//! Objects read from files (`--from-file`): YAML or JSON documents, Kubernetes Lists, and bare
+//! Helm release payloads. Parsing is pure; only [`load`] touches the filesystem.
+
+use crate::{Error, Result};
+use helmrelease_release::{StoredRelease, parse_object_name, storage::is_release_object};
+use serde_json::Value;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// A Kubernetes object and where it was read from.
+#[derive(Debug, Clone)]
+pub struct SourcedObject {
+    /// `file` or `file#N` for the Nth document.
+    pub origin: String,
+    /// The object.
+    pub object: Value,
+}
+
+/// A release object that failed to decode, kept so commands can report it where it matters.
+#[derive(Debug)]
+pub struct BrokenRelease {
+    /// Release name and namespace taken from the object's name, when it has a release name.
+    pub release: Option<(String, String)>,
+    /// Why it failed.
+    pub error: helmrelease_release::Error,
+}
+
+/// Everything read from the inputs.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// Objects that are not Helm release holders (HelmReleases, sources, live objects, ...).
+    pub objects: Vec<SourcedObject>,
+    /// Decoded release revisions.
+    pub releases: Vec<StoredRelease>,
+    /// Release objects that did not decode.
+    pub broken: Vec<BrokenRelease>,
+}
+
+/// Reads every path (files, folders recursively, `-` for stdin) into an inventory.
+pub fn load(paths: &[PathBuf]) -> Result<Inventory> {
+    let mut inventory = Inventory::default();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            let mut text = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut text)
+                .map_err(|source| Error::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+            add_file(&mut inventory, "<stdin>", &text)?;
+            continue;
+        }
+        for file in files_under(path)? {
+            let bytes = std::fs::read(&file).map_err(|source| Error::Read {
+                path: file.clone(),
+                source,
+            })?;
+            add_file(&mut inventory, &file.display().to_string(), &bytes)?;
+        }
+    }
+    Ok(inventory)
+}
+
+/// The files a path stands for: itself, or every non-hidden file below a folder, sorted.
+fn files_under(path: &Path) -> Result<Vec<PathBuf>> {
+    let meta = std::fs::metadata(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|source| Error::Read {
+            path: dir.clone(),
+            source,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| Error::Read {
+                path: dir.clone(),
+                source,
+            })?;
+            let p = entry.path();
+            if p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'))
+            {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if is_object_file(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// In folders, only YAML and JSON files and extension-less files (bare Helm payloads, as
+/// `kubectl get secret -o jsonpath` dumps are usually saved) are read; READMEs and the like are
+/// not objects. A file named explicitly is always read.
+fn is_object_file(path: &Path) -> bool {
+    match path.extension().and_then(|e| e.to_str()) {
+        None => true,
+        Some(ext) => matches!(ext.to_ascii_lowercase().as_str(), "yaml" | "yml" | "json"),
+    }
+}
+
+/// Adds the content of one file to the inventory.
+pub fn add_file(inventory: &mut Inventory, origin: &str, bytes: &[u8]) -> Result<()> {
+    if looks_like_payload(bytes) {
+        let stored = StoredRelease::from_payload(bytes, origin)?;
+        inventory.releases.push(stored);
+        return Ok(());
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::Parse {
+        origin: origin.to_string(),
+        message: format!("not UTF-8 text: {e}"),
+    })?;
+    let documents = parse_documents(text, origin)?;
+    let many = documents.len() > 1;
+    for (i, doc) in documents.into_iter().enumerate() {
+        let doc_origin = if many {
+            format!("{origin}#{}", i + 1)
+        } else {
+            origin.to_string()
+        };
+        for object in flatten_lists(doc) {
+            add_object(inventory, &doc_origin, object);
+        }
+    }
+    Ok(())
+}
+
+fn add_object(inventory: &mut Inventory, origin: &str, object: Value) {
+    if !is_release_object(&object) {
+        inventory.objects.push(SourcedObject {
+            origin: origin.to_string(),
+            object,
+        });
+        return;
+    }
+    match StoredRelease::from_object(&object, origin) {
+        Ok(stored) => inventory.releases.push(stored),
+        Err(error) => {
+            let namespace = object
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let release = object
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .and_then(parse_object_name)
+                .map(|(name, _)| (namespace.to_string(), name.to_string()));
+            inventory.broken.push(BrokenRelease { release, error });
+        }
+    }
+}
+
+/// A bare Helm payload is one base64 blob: only base64 characters and whitespace, and long
+/// enough that a YAML or JSON document of that shape would be meaningless.
+fn looks_like_payload(bytes: &[u8]) -> bool {
+    let trimmed = bytes.trim_ascii();
+    trimmed.len() >= 16
+        && trimmed.iter().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=') || b.is_ascii_whitespace()
+        })
+}
+
+/// Parses YAML (multi-document) or JSON text into documents, skipping empty documents.
+pub fn parse_documents(text: &str, origin: &str) -> Result<Vec<Value>> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        // JSON is YAML, but serde_json is much faster on big `kubectl get -o json` dumps.
+        let value: Value = serde_json::from_str(text).map_err(|e| Error::Parse {
+            origin: origin.to_string(),
+            message: format!(
+                "invalid JSON at line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+        })?;
+        return Ok(match value {
+            Value::Array(items) => items,
+            other => vec![other],
+        });
+    }
+    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| Error::Parse {
+        origin: origin.to_string(),
+        message: format!("invalid YAML: {}", yaml_error_summary(&e.to_string())),
+    })?;
+    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+/// Expands `kind: List` (and `*List` kinds) into their items.
+fn flatten_lists(doc: Value) -> Vec<Value> {
+    let is_list = doc
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.ends_with("List"))
+        && doc.get("items").is_some_and(Value::is_array);
+    if !is_list {
+        return vec![doc];
+    }
+    match doc {
+        Value::Object(mut map) => match map.remove("items") {
+            Some(Value::Array(items)) => items.into_iter().flat_map(flatten_lists).collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// serde-saphyr renders a code snippet after the message; we report one line: the position
+/// and what is wrong.
+fn yaml_error_summary(message: &str) -> String {
+    let first = message.lines().next().unwrap_or_default();
+    let first = first.split(" --> ").next().unwrap_or(first);
+    first
+        .strip_prefix("error: ")
+        .unwrap_or(first)
+        .trim()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use helmrelease_release::{ObjectOptions, Release, storage};
+    use serde_json::json;
+
+    fn secret(name: &str, version: i64) -> Value {
+        let release = Release {
+            name: name.into(),
+            version,
+            namespace: "apps".into(),
+            ..Release::default()
+        };
+        storage::to_secret(&release, &ObjectOptions::default()).unwrap_or_default()
+    }
+
+    #[test]
+    fn lists_json_and_yaml_documents_are_all_read() {
+        let mut inv = Inventory::default();
+        let list = json!({"apiVersion": "v1", "kind": "List", "items": [secret("a", 1), secret("a", 2),
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "plain"}}]});
+        add_file(&mut inv, "dump.json", list.to_string().as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let yaml = format!(
+            "---\n{}\n---\n# empty\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: x}}\n",
+            serde_json::to_string(&secret("b", 1)).unwrap_or_default()
+        );
+        add_file(&mut inv, "more.yaml", yaml.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<_> = inv
+            .releases
+            .iter()
+            .map(|r| (r.release.name.as_str(), r.release.version))
+            .collect();
+        assert_eq!(names, vec![("a", 1), ("a", 2), ("b", 1)]);
+        let origins: Vec<_> = inv.objects.iter().map(|o| o.origin.as_str()).collect();
+        assert_eq!(origins, vec!["dump.json", "more.yaml#2"]);
+    }
+
+    #[test]
+    fn corrupt_release_objects_are_kept_aside_with_their_release() {
+        let mut inv = Inventory::default();
+        let mut bad = secret("a", 1);
+        bad["data"]["release"] = json!("bm90IGEgcmVsZWFzZQ==");
+        add_file(&mut inv, "x.json", bad.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(inv.releases.is_empty());
+        assert_eq!(inv.broken.len(), 1);
+        assert_eq!(
+            inv.broken[0].release,
+            Some(("apps".to_string(), "a".to_string()))
+        );
+        assert!(
+            inv.broken[0]
+                .error
+                .to_string()
+                .starts_with("x.json: Secret apps/sh.helm.release.v1.a.v1: ")
+        );
+    }
+
+    #[test]
+    fn bad_files_name_the_file_and_the_problem() {
+        let mut inv = Inventory::default();
+        let err = add_file(&mut inv, "bad.yaml", b"a: [1, 2\nb: c\n")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("bad.yaml: invalid YAML: line 2 column 2: illegal placement of ':' indicator"),
+        );
+        let err = add_file(&mut inv, "bad.json", b"{\"a\": }")
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|m| m.starts_with("bad.json: invalid JSON at line 1, column 7")),
+            "{err:?}"
+        );
+        let err = add_file(&mut inv, "payload", b"H4sIAAAAAAAC/+y9CXOrSNYg")
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|m| m.starts_with("payload: ")),
+            "{err:?}"
+        );
+        let err = add_file(&mut inv, "bin", &[0xff, 0xfe, 0x00, b':'])
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|m| m.starts_with("bin: not UTF-8")),
+            "{err:?}"
+        );
+    }
+}
