@@ -3,6 +3,9 @@
 //! HelmReleasePolicy. Types only: no IO. Unknown fields are ignored when parsing, so manifests
 //! written for newer Flux versions still load.
 
+// kube-derive's repeated `printcolumn(..., type_ = ...)` arguments read as duplicates to clippy.
+#![allow(clippy::duplicated_attributes)]
+
 pub mod conditions;
 pub mod crdgen;
 pub mod helmrelease;

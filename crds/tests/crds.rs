@@ -1,6 +1,8 @@
 //! The generated CRDs are current, the typed structs round-trip Flux's own example manifests, and
 //! our schemas accept what Flux's CRDs accept.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // helpers of tests: panicking is failing
+
 mod support;
 
 use helmrelease_crds::{HelmChart, HelmRelease, HelmRepository, OCIRepository, crdgen};

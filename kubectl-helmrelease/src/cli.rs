@@ -24,7 +24,7 @@ pub struct Cli {
 #[derive(Args, Debug, Clone, Default)]
 pub struct GlobalArgs {
     /// Path to the kubeconfig file.
-    #[arg(long, global = true, env = "KUBECONFIG", value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context to use.
     #[arg(long, global = true, value_name = "NAME")]

@@ -200,6 +200,26 @@ mod tests {
     }
 
     #[test]
+    fn json_rows_use_helms_keys_and_escape_properly() {
+        let row = Row {
+            revision: 3,
+            updated: "2026-10-15T10:00:00Z".into(),
+            status: "failed".into(),
+            chart: "podinfo-6.6.0".into(),
+            app_version: "6.6.0".into(),
+            description: "Upgrade \"podinfo\" failed".into(),
+            stored_bytes: 10,
+        };
+        let json = output::json(&vec![row]).unwrap_or_default();
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(
+            back,
+            serde_json::json!([{"revision": 3, "updated": "2026-10-15T10:00:00Z", "status": "failed",
+                "chart": "podinfo-6.6.0", "app_version": "6.6.0", "description": "Upgrade \"podinfo\" failed"}])
+        );
+    }
+
+    #[test]
     fn sizes_are_human() {
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(16_420), "16.0 KiB");

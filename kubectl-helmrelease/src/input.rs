@@ -38,7 +38,7 @@ pub struct Inventory {
 
 /// Reads every path (files, folders recursively, `-` for stdin) into an inventory.
 pub fn load(paths: &[PathBuf]) -> Result<Inventory> {
-    let mut inventory = Inventory::default();
+    let mut pending = Pending::default();
     for path in paths {
         if path.as_os_str() == "-" {
             let mut text = Vec::new();
@@ -48,7 +48,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Inventory> {
                     path: path.clone(),
                     source,
                 })?;
-            add_file(&mut inventory, "<stdin>", &text)?;
+            pending.add_file("<stdin>", &text)?;
             continue;
         }
         for file in files_under(path)? {
@@ -56,10 +56,10 @@ pub fn load(paths: &[PathBuf]) -> Result<Inventory> {
                 path: file.clone(),
                 source,
             })?;
-            add_file(&mut inventory, &file.display().to_string(), &bytes)?;
+            pending.add_file(&file.display().to_string(), &bytes)?;
         }
     }
-    Ok(inventory)
+    pending.finish()
 }
 
 /// The files a path stands for: itself, or every non-hidden file below a folder, sorted.
@@ -111,55 +111,131 @@ fn is_object_file(path: &Path) -> bool {
     }
 }
 
-/// Adds the content of one file to the inventory.
-pub fn add_file(inventory: &mut Inventory, origin: &str, bytes: &[u8]) -> Result<()> {
-    if looks_like_payload(bytes) {
-        let stored = StoredRelease::from_payload(bytes, origin)?;
-        inventory.releases.push(stored);
-        return Ok(());
-    }
-    let text = std::str::from_utf8(bytes).map_err(|e| Error::Parse {
-        origin: origin.to_string(),
-        message: format!("not UTF-8 text: {e}"),
-    })?;
-    let documents = parse_documents(text, origin)?;
-    let many = documents.len() > 1;
-    for (i, doc) in documents.into_iter().enumerate() {
-        let doc_origin = if many {
-            format!("{origin}#{}", i + 1)
-        } else {
-            origin.to_string()
-        };
-        for object in flatten_lists(doc) {
-            add_object(inventory, &doc_origin, object);
-        }
-    }
-    Ok(())
+/// Parsed input whose release objects are not decoded yet: decoding is the expensive part
+/// (gzip and JSON of up to 6.6 MB per revision), so it runs on all cores at the end.
+#[derive(Debug, Default)]
+struct Pending {
+    objects: Vec<SourcedObject>,
+    release_objects: Vec<SourcedObject>,
+    releases: Vec<StoredRelease>,
 }
 
-fn add_object(inventory: &mut Inventory, origin: &str, object: Value) {
-    if !is_release_object(&object) {
-        inventory.objects.push(SourcedObject {
-            origin: origin.to_string(),
-            object,
-        });
-        return;
-    }
-    match StoredRelease::from_object(&object, origin) {
-        Ok(stored) => inventory.releases.push(stored),
-        Err(error) => {
-            let namespace = object
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let release = object
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .and_then(parse_object_name)
-                .map(|(name, _)| (namespace.to_string(), name.to_string()));
-            inventory.broken.push(BrokenRelease { release, error });
+impl Pending {
+    fn add_file(&mut self, origin: &str, bytes: &[u8]) -> Result<()> {
+        if looks_like_payload(bytes) {
+            self.releases
+                .push(StoredRelease::from_payload(bytes, origin)?);
+            return Ok(());
         }
+        let text = std::str::from_utf8(bytes).map_err(|e| Error::Parse {
+            origin: origin.to_string(),
+            message: format!("not UTF-8 text: {e}"),
+        })?;
+        let documents = parse_documents(text, origin)?;
+        let many = documents.len() > 1;
+        for (i, doc) in documents.into_iter().enumerate() {
+            let doc_origin = if many {
+                format!("{origin}#{}", i + 1)
+            } else {
+                origin.to_string()
+            };
+            for object in flatten_lists(doc) {
+                let sourced = SourcedObject {
+                    origin: doc_origin.clone(),
+                    object,
+                };
+                if is_release_object(&sourced.object) {
+                    self.release_objects.push(sourced);
+                } else {
+                    self.objects.push(sourced);
+                }
+            }
+        }
+        Ok(())
     }
+
+    fn finish(self) -> Result<Inventory> {
+        let Pending {
+            objects,
+            release_objects,
+            mut releases,
+        } = self;
+        let decoded = decode_all(&release_objects);
+        let mut broken = Vec::new();
+        for (sourced, result) in release_objects.iter().zip(decoded) {
+            match result {
+                Ok(stored) => releases.push(stored),
+                Err(error) => broken.push(BrokenRelease {
+                    release: release_of(&sourced.object),
+                    error,
+                }),
+            }
+        }
+        Ok(Inventory {
+            objects,
+            releases,
+            broken,
+        })
+    }
+}
+
+/// Decodes release objects on every available core, keeping their order.
+fn decode_all(objects: &[SourcedObject]) -> Vec<helmrelease_release::Result<StoredRelease>> {
+    let decode = |o: &SourcedObject| StoredRelease::from_object(&o.object, &o.origin);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(objects.len());
+    if threads <= 1 {
+        return objects.iter().map(decode).collect();
+    }
+    let chunk = objects.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = objects
+            .chunks(chunk)
+            .map(|part| {
+                (
+                    part,
+                    scope.spawn(move || part.iter().map(decode).collect::<Vec<_>>()),
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|(part, handle)| {
+                // A panicking decoder would be a bug; report it per object rather than abort.
+                handle.join().unwrap_or_else(|_| {
+                    part.iter()
+                        .map(|o| {
+                            Err(helmrelease_release::Error::NotARelease {
+                                object: o.origin.clone(),
+                                reason: "the decoder crashed".to_string(),
+                            })
+                        })
+                        .collect()
+                })
+            })
+            .collect()
+    })
+}
+
+/// (namespace, release name) from a release object's name, for attributing decode errors.
+fn release_of(object: &Value) -> Option<(String, String)> {
+    let namespace = object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .and_then(parse_object_name)
+        .map(|(name, _)| (namespace.to_string(), name.to_string()))
+}
+
+/// Reads one file's content into an inventory.
+pub fn read_bytes(origin: &str, bytes: &[u8]) -> Result<Inventory> {
+    let mut pending = Pending::default();
+    pending.add_file(origin, bytes)?;
+    pending.finish()
 }
 
 /// A bare Helm payload is one base64 blob: only base64 characters and whitespace, and long
@@ -246,16 +322,20 @@ mod tests {
 
     #[test]
     fn lists_json_and_yaml_documents_are_all_read() {
-        let mut inv = Inventory::default();
         let list = json!({"apiVersion": "v1", "kind": "List", "items": [secret("a", 1), secret("a", 2),
             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "plain"}}]});
-        add_file(&mut inv, "dump.json", list.to_string().as_bytes())
+        let mut pending = Pending::default();
+        pending
+            .add_file("dump.json", list.to_string().as_bytes())
             .unwrap_or_else(|e| panic!("{e}"));
         let yaml = format!(
             "---\n{}\n---\n# empty\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {{name: x}}\n",
             serde_json::to_string(&secret("b", 1)).unwrap_or_default()
         );
-        add_file(&mut inv, "more.yaml", yaml.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        pending
+            .add_file("more.yaml", yaml.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let inv = pending.finish().unwrap_or_else(|e| panic!("{e}"));
         let names: Vec<_> = inv
             .releases
             .iter()
@@ -268,10 +348,10 @@ mod tests {
 
     #[test]
     fn corrupt_release_objects_are_kept_aside_with_their_release() {
-        let mut inv = Inventory::default();
         let mut bad = secret("a", 1);
         bad["data"]["release"] = json!("bm90IGEgcmVsZWFzZQ==");
-        add_file(&mut inv, "x.json", bad.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        let inv =
+            read_bytes("x.json", bad.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"));
         assert!(inv.releases.is_empty());
         assert_eq!(inv.broken.len(), 1);
         assert_eq!(
@@ -288,15 +368,14 @@ mod tests {
 
     #[test]
     fn bad_files_name_the_file_and_the_problem() {
-        let mut inv = Inventory::default();
-        let err = add_file(&mut inv, "bad.yaml", b"a: [1, 2\nb: c\n")
+        let err = read_bytes("bad.yaml", b"a: [1, 2\nb: c\n")
             .err()
             .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
             Some("bad.yaml: invalid YAML: line 2 column 2: illegal placement of ':' indicator"),
         );
-        let err = add_file(&mut inv, "bad.json", b"{\"a\": }")
+        let err = read_bytes("bad.json", b"{\"a\": }")
             .err()
             .map(|e| e.to_string());
         assert!(
@@ -304,14 +383,14 @@ mod tests {
                 .is_some_and(|m| m.starts_with("bad.json: invalid JSON at line 1, column 7")),
             "{err:?}"
         );
-        let err = add_file(&mut inv, "payload", b"H4sIAAAAAAAC/+y9CXOrSNYg")
+        let err = read_bytes("payload", b"H4sIAAAAAAAC/+y9CXOrSNYg")
             .err()
             .map(|e| e.to_string());
         assert!(
             err.as_deref().is_some_and(|m| m.starts_with("payload: ")),
             "{err:?}"
         );
-        let err = add_file(&mut inv, "bin", &[0xff, 0xfe, 0x00, b':'])
+        let err = read_bytes("bin", &[0xff, 0xfe, 0x00, b':'])
             .err()
             .map(|e| e.to_string());
         assert!(

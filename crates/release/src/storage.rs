@@ -191,23 +191,23 @@ impl StoredRelease {
                 ));
             }
         }
-        if let Some(version) = self.labels.get("version") {
-            if *version != release.version.to_string() {
-                return Err(mismatch(
-                    "the version label",
-                    version.clone(),
-                    release.version.to_string(),
-                ));
-            }
+        if let Some(version) = self.labels.get("version")
+            && *version != release.version.to_string()
+        {
+            return Err(mismatch(
+                "the version label",
+                version.clone(),
+                release.version.to_string(),
+            ));
         }
-        if let Some(name) = self.labels.get("name") {
-            if *name != release.name {
-                return Err(mismatch(
-                    "the name label",
-                    name.clone(),
-                    release.name.clone(),
-                ));
-            }
+        if let Some(name) = self.labels.get("name")
+            && *name != release.name
+        {
+            return Err(mismatch(
+                "the name label",
+                name.clone(),
+                release.name.clone(),
+            ));
         }
         Ok(())
     }

@@ -1,6 +1,8 @@
 //! Release payloads written by Helm itself (`shared/reference/releases`) decode, and re-encode to
 //! exactly the JSON Helm wrote.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // helpers of tests: panicking is failing
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use flate2::read::GzDecoder;
@@ -25,7 +27,18 @@ fn helm_json(payload: &[u8]) -> Vec<u8> {
 }
 
 /// (file, release name, revision, status, chart label, stored bytes, templates, hooks)
-const FIXTURES: [(&str, &str, i64, &str, &str, usize, usize, usize); 3] = [
+type Fixture = (
+    &'static str,
+    &'static str,
+    i64,
+    &'static str,
+    &'static str,
+    usize,
+    usize,
+    usize,
+);
+
+const FIXTURES: [Fixture; 3] = [
     (
         "podinfo-helm-1",
         "podinfo-helmrepository",

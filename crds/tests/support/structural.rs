@@ -60,10 +60,10 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
                 errors.push(format!("{at}: must be an array"));
                 return;
             };
-            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64) {
-                if items.len() as u64 > max {
-                    errors.push(format!("{at}: at most {max} items"));
-                }
+            if let Some(max) = schema.get("maxItems").and_then(Value::as_u64)
+                && items.len() as u64 > max
+            {
+                errors.push(format!("{at}: at most {max} items"));
             }
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter().enumerate() {
@@ -77,15 +77,15 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
                 return;
             };
             let len = s.chars().count() as u64;
-            if let Some(min) = schema.get("minLength").and_then(Value::as_u64) {
-                if len < min {
-                    errors.push(format!("{at}: shorter than {min}"));
-                }
+            if let Some(min) = schema.get("minLength").and_then(Value::as_u64)
+                && len < min
+            {
+                errors.push(format!("{at}: shorter than {min}"));
             }
-            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
-                if len > max {
-                    errors.push(format!("{at}: longer than {max}"));
-                }
+            if let Some(max) = schema.get("maxLength").and_then(Value::as_u64)
+                && len > max
+            {
+                errors.push(format!("{at}: longer than {max}"));
             }
             if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
                 match Regex::new(pattern) {
@@ -116,23 +116,23 @@ fn check(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
         None if preserve => {}
         None => errors.push(format!("{at}: schema without a type")),
     }
-    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
-        if !allowed.contains(value) {
-            errors.push(format!("{at}: {value} is not one of {allowed:?}"));
-        }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        errors.push(format!("{at}: {value} is not one of {allowed:?}"));
     }
 }
 
 fn check_range(schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
     let Some(n) = value.as_f64() else { return };
-    if let Some(min) = schema.get("minimum").and_then(Value::as_f64) {
-        if n < min {
-            errors.push(format!("{at}: below the minimum {min}"));
-        }
+    if let Some(min) = schema.get("minimum").and_then(Value::as_f64)
+        && n < min
+    {
+        errors.push(format!("{at}: below the minimum {min}"));
     }
-    if let Some(max) = schema.get("maximum").and_then(Value::as_f64) {
-        if n > max {
-            errors.push(format!("{at}: above the maximum {max}"));
-        }
+    if let Some(max) = schema.get("maximum").and_then(Value::as_f64)
+        && n > max
+    {
+        errors.push(format!("{at}: above the maximum {max}"));
     }
 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every test of the repository on a fresh machine: installs what the tests need, then runs
+# the unit, integration, CLI transcript and doc tests, and builds the fuzz target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# What the tests need beyond the Rust toolchain. Nothing yet; the Go template oracle
+# (golang-go, golang-github-masterminds-sprig-dev) joins this list with the template engine.
+apt_packages=()
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
+fi
+
+# Times in CLI transcripts print in the local zone, as Helm's do; pin it.
+export TZ=UTC
+
+cargo test --workspace --all-targets
+cargo test --workspace --doc
+# The fuzz target lives outside the workspace (cargo-fuzz builds it with its own flags); it
+# must keep compiling.
+cargo check --manifest-path fuzz/Cargo.toml --target-dir target/fuzz
