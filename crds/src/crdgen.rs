@@ -47,6 +47,7 @@ pub fn all() -> Result<Vec<GeneratedCrd>, CrdgenError> {
             flux_status_default(crd);
         }
         strip_nullable(crd)?;
+        object_envelope(crd);
         for version in &mut crd.spec.versions {
             if version.name == "v1beta2" {
                 version.deprecated = Some(true);
@@ -83,6 +84,46 @@ fn flux_status_default(crd: &mut CustomResourceDefinition) {
                 ),
             );
         }
+    }
+}
+
+/// Flux's schemas declare the object envelope and do not require `spec`; ours do the same so
+/// an object Flux admits is never rejected by our CRD.
+fn object_envelope(crd: &mut CustomResourceDefinition) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps;
+    let field = |ty: &str, description: &str| JSONSchemaProps {
+        type_: Some(ty.to_string()),
+        description: Some(description.to_string()),
+        ..JSONSchemaProps::default()
+    };
+    for version in &mut crd.spec.versions {
+        let Some(schema) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        else {
+            continue;
+        };
+        schema.required = None;
+        let properties = schema.properties.get_or_insert_with(Default::default);
+        properties.insert(
+            "apiVersion".into(),
+            field(
+                "string",
+                "APIVersion defines the versioned schema of this representation of an object.",
+            ),
+        );
+        properties.insert(
+            "kind".into(),
+            field(
+                "string",
+                "Kind is a string value representing the REST resource this object represents.",
+            ),
+        );
+        properties.insert(
+            "metadata".into(),
+            field("object", "Standard object metadata."),
+        );
     }
 }
 

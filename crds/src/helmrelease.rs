@@ -373,10 +373,10 @@ pub enum StrategyName {
     RetryOnFailure,
 }
 
-/// Remediation of a failed install or upgrade.
+/// Remediation of a failed install: always uninstall between attempts.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Remediation {
+pub struct InstallRemediation {
     /// Attempts before giving up; negative means forever.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<i64>,
@@ -386,7 +386,22 @@ pub struct Remediation {
     /// Remediate the last failure too, when retries are exhausted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remediate_last_failure: Option<bool>,
-    /// Upgrade remediation: roll back or uninstall (upgrade only).
+}
+
+/// Remediation of a failed upgrade.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeRemediation {
+    /// Attempts before giving up; negative means forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<i64>,
+    /// Do not treat failed tests as a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_test_failures: Option<bool>,
+    /// Remediate the last failure too; Flux turns it on when retries > 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediate_last_failure: Option<bool>,
+    /// Roll back (default) or uninstall.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<RemediationStrategy>,
 }
@@ -415,7 +430,7 @@ pub struct Install {
     pub strategy: Option<Strategy>,
     /// Remediation of a failed install.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remediation: Option<Remediation>,
+    pub remediation: Option<InstallRemediation>,
     /// Do not take ownership of existing objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_take_ownership: Option<bool>,
@@ -468,10 +483,10 @@ pub enum ServerSideApplyMode {
 /// What to do when the chart name changes.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
 pub enum ChartNameChangeStrategy {
-    /// Uninstall, then install.
-    Reinstall,
     /// Upgrade in place.
     InPlaceUpdate,
+    /// Uninstall, then install.
+    Reinstall,
 }
 
 /// Helm upgrade configuration.
@@ -488,7 +503,7 @@ pub struct Upgrade {
     pub strategy: Option<Strategy>,
     /// Remediation of a failed upgrade.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remediation: Option<Remediation>,
+    pub remediation: Option<UpgradeRemediation>,
     /// Do not take ownership of existing objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_take_ownership: Option<bool>,

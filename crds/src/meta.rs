@@ -4,12 +4,55 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-
 /// The duration pattern every Flux duration field carries (`metav1.Duration` as Go prints it).
 pub const DURATION_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
 /// The shorter duration pattern of the source `timeout` fields (no hours).
 pub const TIMEOUT_PATTERN: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m))+$";
+
+/// A status condition (`metav1.Condition`), with the validation the apiserver applies to it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    /// Type in CamelCase or `domain/CamelCase`, e.g. `Ready`.
+    #[schemars(
+        length(max = 316),
+        regex(
+            pattern = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$"
+        )
+    )]
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: ConditionStatus,
+    /// Generation the condition was set for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub observed_generation: Option<i64>,
+    /// When the status last changed (RFC 3339).
+    #[schemars(extend("format" = "date-time"))]
+    pub last_transition_time: String,
+    /// Machine-readable reason in CamelCase.
+    #[schemars(
+        length(min = 1, max = 1024),
+        regex(pattern = r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    )]
+    pub reason: String,
+    /// Human-readable message.
+    #[schemars(length(max = 32768))]
+    pub message: String,
+}
+
+/// Condition status values.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum ConditionStatus {
+    /// The condition holds.
+    True,
+    /// The condition does not hold.
+    False,
+    /// Not known yet.
+    #[default]
+    Unknown,
+}
 
 /// A reference to an object in the same namespace.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -65,9 +108,11 @@ pub struct Artifact {
 /// Cosign or Notation verification of an OCI artifact.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = require_provider)]
 pub struct OciVerification {
-    /// Verification provider.
-    #[serde(default = "default_verification_provider")]
+    /// Verification provider (the CRD defaults it to `cosign`).
+    #[serde(default)]
+    #[schemars(extend("default" = "cosign"))]
     pub provider: VerificationProvider,
     /// Secret holding the trusted public keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,8 +129,12 @@ pub struct OciVerification {
     pub trusted_root_secret_ref: Option<LocalObjectReference>,
 }
 
-fn default_verification_provider() -> VerificationProvider {
-    VerificationProvider::Cosign
+/// The CRD requires `provider` (the apiserver fills its default first); parsing stays lenient
+/// so manifests that rely on the default still load.
+fn require_provider(schema: &mut schemars::Schema) {
+    if let Some(obj) = schema.as_object_mut() {
+        obj.insert("required".into(), serde_json::json!(["provider"]));
+    }
 }
 
 /// Signature verification providers.

@@ -315,3 +315,95 @@ fn exactly_one_of_chart_and_chart_ref_is_a_cel_rule_on_the_spec() {
         schema_of(&flux, "v2")["properties"]["spec"]["x-kubernetes-validations"][0]["rule"]
     );
 }
+
+/// Every field of Flux's schemas exists in ours with the same type, enum, pattern, length
+/// limits and required list: the two CRDs can stand in for each other.
+#[test]
+fn our_schemas_match_fluxs_field_for_field() {
+    fn walk(flux: &Value, ours: &Value, path: &str, diffs: &mut Vec<String>) {
+        for key in [
+            "type",
+            "enum",
+            "pattern",
+            "minLength",
+            "maxLength",
+            "x-kubernetes-preserve-unknown-fields",
+        ] {
+            if flux.get(key) != ours.get(key) {
+                diffs.push(format!(
+                    "{path}: {key} flux={:?} ours={:?}",
+                    flux.get(key),
+                    ours.get(key)
+                ));
+            }
+        }
+        let sorted = |v: Option<&Value>| {
+            let mut items: Vec<String> = v
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default();
+            items.sort();
+            items
+        };
+        if sorted(flux.get("required")) != sorted(ours.get("required")) {
+            diffs.push(format!(
+                "{path}: required flux={:?} ours={:?}",
+                flux.get("required"),
+                ours.get("required")
+            ));
+        }
+        if let Some(props) = flux.get("properties").and_then(Value::as_object) {
+            for (key, child) in props {
+                if path.is_empty() && key == "metadata" {
+                    continue;
+                }
+                match ours.pointer(&format!("/properties/{key}")) {
+                    Some(ours_child) => walk(child, ours_child, &format!("{path}.{key}"), diffs),
+                    None => diffs.push(format!("{path}.{key}: missing in ours")),
+                }
+            }
+        }
+        if let Some(props) = ours.get("properties").and_then(Value::as_object) {
+            for key in props.keys() {
+                if flux.pointer(&format!("/properties/{key}")).is_none() {
+                    diffs.push(format!("{path}.{key}: not in Flux's schema"));
+                }
+            }
+        }
+        for key in ["items", "additionalProperties"] {
+            if let (Some(f @ Value::Object(_)), Some(o)) = (flux.get(key), ours.get(key)) {
+                walk(f, o, &format!("{path}[{key}]"), diffs);
+            }
+        }
+    }
+    let mut diffs = Vec::new();
+    for kind in [
+        "HelmRelease",
+        "HelmRepository",
+        "HelmChart",
+        "OCIRepository",
+    ] {
+        let flux = flux_crd(kind);
+        let version = flux["spec"]["versions"][0]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        walk(
+            &schema_of(&flux, &version),
+            &schema_of(&our_crd(kind), &version),
+            kind,
+            &mut diffs,
+        );
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
