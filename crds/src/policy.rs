@@ -3,7 +3,7 @@
 //! Rules left out of `spec.rules` keep their built-in default action (DESIGN.md section 5).
 
 use crate::meta::Condition;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+pub use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
