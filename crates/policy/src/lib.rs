@@ -7,6 +7,7 @@
 //! repositories (`v2`, `v2beta2`, `v2beta1`) is read by the same code, and field paths in
 //! messages are the paths users write.
 
+pub mod fixtures;
 mod rules;
 pub mod settings;
 pub mod sources;

@@ -7,12 +7,13 @@ use crate::{
     SourceView, Violation,
 };
 use serde_json::{Map, Value, json};
+use std::borrow::Cow;
 
 /// Evaluation state of one object.
 struct Ctx<'a> {
     kind: Kind,
-    /// The object with the mutation so far applied.
-    object: Value,
+    /// The object with the mutation so far applied; cloned only when a mutation happens.
+    object: Cow<'a, Value>,
     namespace: &'a str,
     settings: &'a Settings,
     sources: &'a dyn SourceView,
@@ -35,7 +36,8 @@ impl Ctx<'_> {
     }
 
     fn at(&self, path: &[&str]) -> Option<&Value> {
-        path.iter().try_fold(&self.object, |v, key| v.get(key))
+        path.iter()
+            .try_fold(self.object.as_ref(), |v, key| v.get(key))
     }
 
     fn str_at(&self, path: &[&str]) -> Option<&str> {
@@ -62,7 +64,7 @@ impl Ctx<'_> {
         }
         // Find the deepest existing parent; add the rest as one nested value.
         let mut depth = 0;
-        let mut node = &self.object;
+        let mut node = self.object.as_ref();
         while depth < path.len() - 1 {
             match node.get(path[depth]) {
                 Some(child) if child.is_object() => {
@@ -83,7 +85,7 @@ impl Ctx<'_> {
             .iter()
             .map(|k| format!("/{}", escape_pointer(k)))
             .collect();
-        let mut target = &mut self.object;
+        let mut target = self.object.to_mut();
         for key in &path[..depth] {
             match target.get_mut(*key) {
                 Some(next) => target = next,
@@ -130,7 +132,7 @@ pub(crate) fn evaluate_object(
 ) -> Evaluation {
     let mut ctx = Ctx {
         kind,
-        object: object.clone(),
+        object: Cow::Borrowed(object),
         namespace,
         settings,
         sources,
@@ -435,7 +437,7 @@ fn pinned_oci_repository(ctx: &mut Ctx<'_>) {
     if !ctx.on(rule) {
         return;
     }
-    let oci = crate::OciRef::of(&ctx.object);
+    let oci = crate::OciRef::of(ctx.object.as_ref());
     let Some(why) = oci.floating() else { return };
     let (path, fix) = match (&oci.semver, oci.tag.as_deref()) {
         (Some(semver), _) if crate::version::is_exact(semver) => (
