@@ -82,8 +82,30 @@ pub enum Color {
 /// Subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Check HelmReleases and Helm sources in files against the policy rules, offline.
+    ///
+    /// Reads YAML or JSON files and folders (Kustomize output with `-f -`), evaluates every
+    /// HelmRelease, HelmChart, HelmRepository and OCIRepository with the same rules the webhook
+    /// enforces, and prints one line per finding. HelmReleasePolicy objects in the input or in
+    /// `--policy` files set the rules; without any, the built-in defaults apply. Exit code: 0
+    /// clean, 1 findings that the policy enforces (or any finding with --strict), 2 error.
+    Check(CheckArgs),
     /// Revisions of a Helm release, oldest first, like `helm history`.
     History(HistoryArgs),
+}
+
+/// Arguments of `check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Files or folders to check; `-` reads standard input. Repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Files with HelmReleasePolicy objects to apply. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
+    /// Fail (exit 1) on warnings too, not only on enforced rules.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Arguments of `history`.

@@ -22,6 +22,9 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A manifest file could not be parsed.
+    #[error(transparent)]
+    Manifest(#[from] helmrelease_manifest::Error),
     /// A release object is corrupt.
     #[error(transparent)]
     Release(#[from] helmrelease_release::Error),
@@ -42,6 +45,7 @@ impl Error {
         match self {
             Error::Read { .. } => "read",
             Error::Parse { .. } => "parse",
+            Error::Manifest(_) => "manifest",
             Error::Release(_) => "release",
             Error::NotFound(_) => "not_found",
             Error::Usage(_) => "usage",

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 /// A Kubernetes object and where it was read from.
 #[derive(Debug, Clone)]
 pub struct SourcedObject {
-    /// `file` or `file#N` for the Nth document.
+    /// The file (or `<stdin>`).
     pub origin: String,
+    /// Line of the file the object's document starts on (1-based).
+    pub line: usize,
     /// The object.
     pub object: Value,
 }
@@ -131,24 +133,16 @@ impl Pending {
             origin: origin.to_string(),
             message: format!("not UTF-8 text: {e}"),
         })?;
-        let documents = parse_documents(text, origin)?;
-        let many = documents.len() > 1;
-        for (i, doc) in documents.into_iter().enumerate() {
-            let doc_origin = if many {
-                format!("{origin}#{}", i + 1)
-            } else {
-                origin.to_string()
+        for doc in helmrelease_manifest::parse(text, origin)? {
+            let sourced = SourcedObject {
+                origin: origin.to_string(),
+                line: doc.line,
+                object: doc.value,
             };
-            for object in flatten_lists(doc) {
-                let sourced = SourcedObject {
-                    origin: doc_origin.clone(),
-                    object,
-                };
-                if is_release_object(&sourced.object) {
-                    self.release_objects.push(sourced);
-                } else {
-                    self.objects.push(sourced);
-                }
+            if is_release_object(&sourced.object) {
+                self.release_objects.push(sourced);
+            } else {
+                self.objects.push(sourced);
             }
         }
         Ok(())
@@ -248,62 +242,6 @@ fn looks_like_payload(bytes: &[u8]) -> bool {
         })
 }
 
-/// Parses YAML (multi-document) or JSON text into documents, skipping empty documents.
-pub fn parse_documents(text: &str, origin: &str) -> Result<Vec<Value>> {
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        // JSON is YAML, but serde_json is much faster on big `kubectl get -o json` dumps.
-        let value: Value = serde_json::from_str(text).map_err(|e| Error::Parse {
-            origin: origin.to_string(),
-            message: format!(
-                "invalid JSON at line {}, column {}: {e}",
-                e.line(),
-                e.column()
-            ),
-        })?;
-        return Ok(match value {
-            Value::Array(items) => items,
-            other => vec![other],
-        });
-    }
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| Error::Parse {
-        origin: origin.to_string(),
-        message: format!("invalid YAML: {}", yaml_error_summary(&e.to_string())),
-    })?;
-    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
-}
-
-/// Expands `kind: List` (and `*List` kinds) into their items.
-fn flatten_lists(doc: Value) -> Vec<Value> {
-    let is_list = doc
-        .get("kind")
-        .and_then(Value::as_str)
-        .is_some_and(|k| k.ends_with("List"))
-        && doc.get("items").is_some_and(Value::is_array);
-    if !is_list {
-        return vec![doc];
-    }
-    match doc {
-        Value::Object(mut map) => match map.remove("items") {
-            Some(Value::Array(items)) => items.into_iter().flat_map(flatten_lists).collect(),
-            _ => Vec::new(),
-        },
-        _ => Vec::new(),
-    }
-}
-
-/// serde-saphyr renders a code snippet after the message; we report one line: the position
-/// and what is wrong.
-fn yaml_error_summary(message: &str) -> String {
-    let first = message.lines().next().unwrap_or_default();
-    let first = first.split(" --> ").next().unwrap_or(first);
-    first
-        .strip_prefix("error: ")
-        .unwrap_or(first)
-        .trim()
-        .to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,8 +280,12 @@ mod tests {
             .map(|r| (r.release.name.as_str(), r.release.version))
             .collect();
         assert_eq!(names, vec![("a", 1), ("a", 2), ("b", 1)]);
-        let origins: Vec<_> = inv.objects.iter().map(|o| o.origin.as_str()).collect();
-        assert_eq!(origins, vec!["dump.json", "more.yaml#2"]);
+        let origins: Vec<_> = inv
+            .objects
+            .iter()
+            .map(|o| (o.origin.as_str(), o.line))
+            .collect();
+        assert_eq!(origins, vec![("dump.json", 1), ("more.yaml", 6)]);
     }
 
     #[test]
@@ -373,14 +315,14 @@ mod tests {
             .map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
-            Some("bad.yaml: invalid YAML: line 2 column 2: illegal placement of ':' indicator"),
+            Some("bad.yaml:2: invalid YAML: illegal placement of ':' indicator"),
         );
         let err = read_bytes("bad.json", b"{\"a\": }")
             .err()
             .map(|e| e.to_string());
         assert!(
             err.as_deref()
-                .is_some_and(|m| m.starts_with("bad.json: invalid JSON at line 1, column 7")),
+                .is_some_and(|m| m.starts_with("bad.json:1: invalid JSON at column 7")),
             "{err:?}"
         );
         let err = read_bytes("payload", b"H4sIAAAAAAAC/+y9CXOrSNYg")

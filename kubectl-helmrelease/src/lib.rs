@@ -3,6 +3,7 @@
 //! The binary is a thin shell over [`run`]: commands are pure functions from an
 //! [`input::Inventory`] of objects to text, so they are tested without a cluster.
 
+pub mod check;
 pub mod cli;
 mod error;
 pub mod history;
@@ -68,10 +69,31 @@ impl Context {
     }
 }
 
-/// Runs a parsed command line and returns what to print on standard output.
-pub fn run(cli: &Cli) -> Result<String> {
+/// What a command produced: output for stdout and stderr, and the exit code.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error (summaries, notes).
+    pub stderr: String,
+    /// Exit code: 0 success, 1 findings, 2 error.
+    pub code: u8,
+}
+
+impl From<String> for Outcome {
+    fn from(stdout: String) -> Self {
+        Outcome {
+            stdout,
+            ..Outcome::default()
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: &Cli) -> Result<Outcome> {
     let ctx = Context::new(&cli.global);
     match &cli.command {
-        Command::History(args) => history::run(args, &ctx),
+        Command::Check(args) => check::run(args, &ctx),
+        Command::History(args) => history::run(args, &ctx).map(Outcome::from),
     }
 }

@@ -8,20 +8,24 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
-        Ok(text) => {
+        Ok(outcome) => {
             let mut stdout = std::io::stdout().lock();
             match stdout
-                .write_all(text.as_bytes())
+                .write_all(outcome.stdout.as_bytes())
                 .and_then(|()| stdout.flush())
             {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(()) => {}
                 // A closed pipe (`| head`) is the reader's choice, not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    return ExitCode::from(outcome.code);
+                }
                 Err(e) => {
                     eprintln!("error: writing output: {e}");
-                    ExitCode::from(2)
+                    return ExitCode::from(2);
                 }
             }
+            eprint!("{}", outcome.stderr);
+            ExitCode::from(outcome.code)
         }
         Err(e) => {
             eprintln!("error: {e}");
