@@ -1,17 +1,49 @@
-//! helmrelease-webhook: admission webhook for Flux HelmReleases and their sources.
-//!
-//! Nothing is served yet (the policy engine and server come with the webhook issue); the binary
-//! only answers `--help` and `--version`, and says so instead of pretending to run.
+//! Entry point: crypto provider, logging, parse, dispatch.
 
 use clap::Parser;
+use helmrelease_webhook::cli::{Cli, Command, LogFormat};
+use std::process::ExitCode;
 
-/// Validating and mutating admission webhook for Flux HelmReleases (not implemented yet).
-#[derive(Parser, Debug)]
-#[command(name = "helmrelease-webhook", version)]
-struct Cli {}
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Plain => builder.init(),
+    }
+    // One process-wide provider, so every rustls user (kube's client included) agrees.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 
-fn main() -> std::process::ExitCode {
-    let Cli {} = Cli::parse();
-    eprintln!("helmrelease-webhook: no commands are implemented yet; see --help");
-    std::process::ExitCode::from(2)
+    let result = match cli.command {
+        Command::Certs(args) => {
+            helmrelease_webhook::certs::generate(&args.dns_names, &args.out_dir, args.days)
+                .map(|w| {
+                    println!(
+                        "wrote {}, {} and {}",
+                        w.ca_cert.display(),
+                        w.cert.display(),
+                        w.key.display()
+                    );
+                })
+                .map_err(anyhow::Error::from)
+        }
+        Command::Serve(args) => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(helmrelease_webhook::serve(args)),
+            Err(e) => Err(anyhow::Error::from(e).context("starting the runtime")),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }
