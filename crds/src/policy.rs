@@ -105,6 +105,7 @@ pub struct AllowedSourceNamespaces {
 
 /// Settings of `remediation-retries`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct RemediationRetries {
     /// Action; `Warn` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]

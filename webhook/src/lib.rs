@@ -55,6 +55,8 @@ pub fn load_policies(files: &[PathBuf]) -> anyhow::Result<PolicySet> {
 
 /// Runs `serve` until SIGTERM or SIGINT.
 pub async fn serve(args: cli::ServeArgs) -> anyhow::Result<()> {
+    // Signal handlers first: a SIGTERM that arrives during start-up must still shut down cleanly.
+    let shutdown = shutdown_signal().context("installing signal handlers")?;
     // Fail fast, naming the flag, before binding anything.
     let resolver = Arc::new(tls::ReloadingResolver::new(
         &args.tls_cert_file,
@@ -121,7 +123,7 @@ pub async fn serve(args: cli::ServeArgs) -> anyhow::Result<()> {
         },
     );
     let signals = async move {
-        shutdown_signal().await;
+        shutdown.await;
         tracing::info!("shutting down: finishing in-flight requests");
         let _ = stop_tx.send(true);
     };
@@ -134,23 +136,15 @@ pub async fn serve(args: cli::ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on SIGTERM or SIGINT; the handlers are installed when this is called.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = interrupt.recv() => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
+    })
 }
