@@ -30,8 +30,8 @@ pub enum Decision {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     endpoint: &'static str,
-    kind: String,
-    operation: String,
+    kind: &'static str,
+    operation: &'static str,
     decision: Decision,
 }
 
@@ -63,19 +63,25 @@ impl Default for Metrics {
 
 /// Kinds we label by name; anything else is `other`, so a misrouted request cannot grow the
 /// label set without bound.
-fn kind_label(kind: &str) -> String {
+fn kind_label(kind: &str) -> &'static str {
     match kind {
-        "HelmRelease" | "HelmChart" | "HelmRepository" | "OCIRepository" => kind.to_string(),
-        "" => "unknown".to_string(),
-        _ => "other".to_string(),
+        "HelmRelease" => "HelmRelease",
+        "HelmChart" => "HelmChart",
+        "HelmRepository" => "HelmRepository",
+        "OCIRepository" => "OCIRepository",
+        "" => "unknown",
+        _ => "other",
     }
 }
 
-fn operation_label(operation: &str) -> String {
+fn operation_label(operation: &str) -> &'static str {
     match operation {
-        "CREATE" | "UPDATE" | "DELETE" | "CONNECT" => operation.to_string(),
-        "" => "unknown".to_string(),
-        _ => "other".to_string(),
+        "CREATE" => "CREATE",
+        "UPDATE" => "UPDATE",
+        "DELETE" => "DELETE",
+        "CONNECT" => "CONNECT",
+        "" => "unknown",
+        _ => "other",
     }
 }
 

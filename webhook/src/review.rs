@@ -4,11 +4,12 @@
 use crate::metrics::Decision;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use helmrelease_policy::prune::RuleInput;
 use helmrelease_policy::{
     Error as PolicyError, Evaluation, Operation, PolicySet, Request, SourceView, evaluate,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Which endpoint a review came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,12 +36,13 @@ impl Endpoint {
 struct Review {
     api_version: Option<String>,
     kind: Option<String>,
-    request: Option<Value>,
+    request: Option<AdmissionRequest>,
 }
 
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "camelCase")]
 struct AdmissionRequest {
+    #[serde(default)]
     uid: String,
     #[serde(default)]
     kind: Option<GroupVersionKind>,
@@ -48,11 +50,13 @@ struct AdmissionRequest {
     sub_resource: Option<String>,
     #[serde(default)]
     namespace: Option<String>,
+    #[serde(default)]
     operation: String,
+    // Only the fields the rules read are parsed; `spec.values` and the rest are skipped.
     #[serde(default)]
-    object: Option<Value>,
+    object: Option<RuleInput>,
     #[serde(default)]
-    old_object: Option<Value>,
+    old_object: Option<RuleInput>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -100,7 +104,7 @@ pub struct Outcome {
     /// HTTP status of the reply.
     pub http_status: u16,
     /// JSON body.
-    pub body: Value,
+    pub body: Vec<u8>,
     /// Decision for metrics.
     pub decision: Decision,
     /// Kind of the object, when known.
@@ -121,12 +125,12 @@ pub trait Decider: Send + Sync {
 
 /// Handles one AdmissionReview body.
 pub fn handle(endpoint: Endpoint, body: &[u8], decider: &dyn Decider) -> Outcome {
-    let review: Review = match serde_json::from_slice::<Value>(body) {
+    let review: Review = match serde_json::from_slice(body) {
+        Ok(review) => review,
+        Err(e) if e.is_data() => {
+            return bad_request(format!("request body is not an AdmissionReview: {e}"));
+        }
         Err(e) => return bad_request(format!("request body is not JSON: {e}")),
-        Ok(value) => match serde_json::from_value(value) {
-            Ok(review) => review,
-            Err(e) => return bad_request(format!("request body is not an AdmissionReview: {e}")),
-        },
     };
     if review.kind.as_deref() != Some("AdmissionReview") {
         return bad_request(format!(
@@ -140,20 +144,20 @@ pub fn handle(endpoint: Endpoint, body: &[u8], decider: &dyn Decider) -> Outcome
             review.api_version.unwrap_or_default()
         ));
     }
-    let Some(request) = review.request.filter(|r| !r.is_null()) else {
+    let Some(request) = review.request else {
         return bad_request("AdmissionReview has no request".to_string());
     };
-    match serde_json::from_value(request) {
-        Ok(request) => decide(endpoint, request, decider),
-        Err(e) => bad_request(format!("AdmissionReview request is malformed: {e}")),
+    if request.uid.is_empty() {
+        return bad_request("AdmissionReview request has no uid".to_string());
     }
+    decide(endpoint, request, decider)
 }
 
 fn decide(endpoint: Endpoint, request: AdmissionRequest, decider: &dyn Decider) -> Outcome {
     let kind = request.kind.unwrap_or_default().kind;
     let mut outcome = Outcome {
         http_status: 200,
-        body: Value::Null,
+        body: Vec::new(),
         decision: Decision::Allowed,
         kind: kind.clone(),
         operation: request.operation.clone(),
@@ -187,8 +191,8 @@ fn decide(endpoint: Endpoint, request: AdmissionRequest, decider: &dyn Decider) 
     };
     let policy_request = Request {
         operation,
-        object: request.object.as_ref(),
-        old_object: request.old_object.as_ref(),
+        object: request.object.as_ref().map(|o| &o.0),
+        old_object: request.old_object.as_ref().map(|o| &o.0),
         namespace: request.namespace.as_deref(),
         mutate: endpoint == Endpoint::Mutate,
     };
@@ -269,14 +273,27 @@ fn pointer_to_path(pointer: &str) -> String {
         .join(".")
 }
 
-fn wrap(response: &AdmissionResponse) -> Value {
-    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response})
+fn wrap(response: &AdmissionResponse) -> Vec<u8> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Envelope<'a> {
+        api_version: &'static str,
+        kind: &'static str,
+        response: &'a AdmissionResponse,
+    }
+    let envelope = Envelope {
+        api_version: "admission.k8s.io/v1",
+        kind: "AdmissionReview",
+        response,
+    };
+    // Plain strings, bools and numbers: serialising cannot fail.
+    serde_json::to_vec(&envelope).unwrap_or_default()
 }
 
 fn bad_request(message: String) -> Outcome {
     Outcome {
         http_status: 400,
-        body: json!({"error": message}),
+        body: serde_json::to_vec(&json!({"error": message})).unwrap_or_default(),
         decision: Decision::Invalid,
         kind: String::new(),
         operation: String::new(),

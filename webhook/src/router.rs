@@ -62,6 +62,10 @@ async fn mutate(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     review(Endpoint::Mutate, &state, &headers, &body)
 }
 
+fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
 fn review(endpoint: Endpoint, state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -92,7 +96,7 @@ fn review(endpoint: Endpoint, state: &AppState, headers: &HeaderMap, body: &[u8]
         "admission"
     );
     let status = StatusCode::from_u16(outcome.http_status).unwrap_or(StatusCode::BAD_REQUEST);
-    (status, axum::Json(outcome.body)).into_response()
+    json_response(status, outcome.body)
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

@@ -8,6 +8,7 @@
 //! messages are the paths users write.
 
 pub mod fixtures;
+pub mod prune;
 mod rules;
 pub mod settings;
 pub mod sources;
