@@ -19,6 +19,7 @@ struct Running {
     child: Child,
     addr: String,
     admin: String,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Running {
@@ -51,7 +52,7 @@ fn serve(dir: &Path, extra: &[&str]) -> Running {
         .arg("--tls-key-file")
         .arg(dir.join("tls.key"))
         .args(extra)
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", "debug")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -63,6 +64,7 @@ fn serve(dir: &Path, extra: &[&str]) -> Running {
         child,
         addr: String::new(),
         admin: String::new(),
+        log: Default::default(),
     };
     let mut lines = BufReader::new(stderr).lines();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -73,7 +75,12 @@ fn serve(dir: &Path, extra: &[&str]) -> Running {
             running.addr = addr;
             running.admin = admin;
             // Keep draining stderr so the child never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines.by_ref() {});
+            let log = running.log.clone();
+            std::thread::spawn(move || {
+                for line in lines.by_ref().map_while(Result::ok) {
+                    log.lock().unwrap().push(line);
+                }
+            });
             return running;
         }
         seen.push(line);
