@@ -9,18 +9,10 @@ use helmrelease_crds::{HelmChart, HelmRelease, HelmRepository, OCIRepository, cr
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use support::structural::validate;
+use support::yaml_docs;
 
 fn reference() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/flux")
-}
-
-fn yaml_docs(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_saphyr::from_multiple::<Value>(&text)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .into_iter()
-        .filter(|d| !d.is_null())
-        .collect()
 }
 
 fn examples() -> Vec<(String, Value)> {

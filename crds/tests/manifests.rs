@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use support::structural::validate;
+use support::yaml_docs;
 
 const NAMESPACE: &str = "helmrelease-system";
 const NAME: &str = "helmrelease-webhook";
@@ -34,15 +35,6 @@ fn root() -> PathBuf {
 
 fn manifests() -> PathBuf {
     root().join("manifests")
-}
-
-fn yaml_docs(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_saphyr::from_multiple::<Value>(&text)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .into_iter()
-        .filter(|d| !d.is_null())
-        .collect()
 }
 
 /// Every folder under `manifests/`, sorted, the root first.

@@ -193,11 +193,21 @@ where
     K::DynamicType: Eq + std::hash::Hash + Clone + Default + Send + Sync + 'static,
 {
     let (reader, writer) = reflector::store::<K>();
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(|o| o.meta_mut().managed_fields = None)
-        .reflect(writer)
-        .applied_objects();
+    drive(
+        watcher(api, watcher::Config::default())
+            .default_backoff()
+            .modify(|o| o.meta_mut().managed_fields = None)
+            .reflect(writer)
+            .applied_objects(),
+    );
+    reader
+}
+
+/// Runs a reflector's event stream in the background, logging watch errors (the watcher
+/// retries them with backoff).
+fn drive<T: Send + 'static>(
+    stream: impl futures::Stream<Item = Result<T, watcher::Error>> + Send + 'static,
+) {
     tokio::spawn(async move {
         stream
             .for_each(|event| async move {
@@ -207,7 +217,6 @@ where
             })
             .await;
     });
-    reader
 }
 
 /// Starts a reflector for a kind without Rust types.
@@ -215,20 +224,13 @@ fn reflect_dynamic(client: kube::Client, resource: ApiResource) -> Store<Dynamic
     let api: Api<DynamicObject> = Api::all_with(client, &resource);
     let writer = reflector::store::Writer::new(resource.clone());
     let reader = writer.as_reader();
-    let stream = watcher(api, watcher::Config::default())
-        .default_backoff()
-        .modify(|o| o.metadata.managed_fields = None)
-        .reflect(writer)
-        .applied_objects();
-    tokio::spawn(async move {
-        stream
-            .for_each(|event| async move {
-                if let Err(e) = event {
-                    tracing::warn!(error = %e, "watch error; retrying with backoff");
-                }
-            })
-            .await;
-    });
+    drive(
+        watcher(api, watcher::Config::default())
+            .default_backoff()
+            .modify(|o| o.metadata.managed_fields = None)
+            .reflect(writer)
+            .applied_objects(),
+    );
     reader
 }
 
