@@ -276,3 +276,53 @@ fn bad_certificates_fail_at_start_naming_the_flag() {
         assert!(err.contains(want), "{err}");
     }
 }
+
+#[tokio::test]
+async fn shutdown_lets_an_in_flight_request_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = certs::generate(&[NAME.to_string()], dir.path(), 30).unwrap();
+    let server = start(&w.cert, &w.key).await;
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(&w.ca_cert).unwrap())
+        .unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    let mut stream = connector
+        .connect(ServerName::try_from(NAME).unwrap(), tcp)
+        .await
+        .unwrap();
+    let body = review("1.2.3");
+    let (first, rest) = body.split_at(body.len() / 2);
+    let head = format!(
+        "POST /validate HTTP/1.1\r\nhost: {NAME}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first).await.unwrap();
+    stream.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // Shut down while the request is half sent; it must still be answered.
+    let _ = server.stop.send(());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stream.write_all(rest).await.unwrap();
+    stream.flush().await.unwrap();
+    let mut response = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut response)).await;
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains(r#""allowed":true"#), "{text}");
+    tokio::time::timeout(Duration::from_secs(10), server.task)
+        .await
+        .unwrap()
+        .unwrap();
+    // New connections are refused once the server has stopped.
+    assert!(TcpStream::connect(server.addr).await.is_err());
+}
