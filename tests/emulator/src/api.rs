@@ -1,0 +1,694 @@
+//! The REST API: discovery, CRUD, patch, watch, with Kubernetes `Status` errors.
+
+use crate::registry::{Registry, Resource, apply_defaults};
+use crate::store::{Event, Key, Store, matches_fields, matches_labels};
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Shared server state.
+#[derive(Debug, Default)]
+pub struct Inner {
+    /// Served resources.
+    pub registry: Registry,
+    /// Objects.
+    pub store: Store,
+}
+
+/// Handle to the state.
+pub type Shared = Arc<Mutex<Inner>>;
+
+fn lock(state: &Shared) -> std::sync::MutexGuard<'_, Inner> {
+    match state.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// A Kubernetes `Status` error response.
+pub fn status(code: u16, reason: &str, message: impl Into<String>) -> Response {
+    let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                      "message": message.into(), "reason": reason, "code": code});
+    (
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+fn ok(value: Value) -> Response {
+    (StatusCode::OK, axum::Json(value)).into_response()
+}
+
+/// Where a request points.
+#[derive(Debug)]
+struct Target {
+    resource: Resource,
+    namespace: Option<String>,
+    name: Option<String>,
+    subresource: Option<String>,
+}
+
+/// Entry point for every path.
+pub async fn handle(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let segments: Vec<&str> = uri
+        .path()
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    match segments.as_slice() {
+        ["version"] => {
+            return ok(
+                json!({"major": "1", "minor": "34", "gitVersion": "v1.34.0-helmrelease-emulator",
+                                        "platform": "linux/amd64", "goVersion": "go1.24", "compiler": "gc"}),
+            );
+        }
+        ["api"] => {
+            return ok(
+                json!({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}),
+            );
+        }
+        ["apis"] => return ok(lock(&state).registry.group_list()),
+        ["api", "v1"] => return list_or_404(lock(&state).registry.resource_list("", "v1")),
+        ["apis", group, version] => {
+            return list_or_404(lock(&state).registry.resource_list(group, version));
+        }
+        _ => {}
+    }
+    let target = match resolve(&lock(&state).registry, &segments) {
+        Some(t) => t,
+        None => {
+            return status(
+                404,
+                "NotFound",
+                format!(
+                    "the server could not find the requested resource ({})",
+                    uri.path()
+                ),
+            );
+        }
+    };
+    let watch = query.get("watch").is_some_and(|w| w == "true" || w == "1");
+    match (method, target.name.is_some()) {
+        (Method::GET, false) if watch => watch_stream(state, target, query),
+        (Method::GET, false) => list(&state, &target, &query),
+        (Method::GET, true) => get(&state, &target),
+        (Method::POST, false) => create(&state, &target, &body),
+        (Method::PUT, true) => update(&state, &target, &body),
+        (Method::PATCH, true) => patch(&state, &target, &headers, &body),
+        (Method::DELETE, true) => delete(&state, &target),
+        _ => status(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        ),
+    }
+}
+
+fn list_or_404(list: Option<Value>) -> Response {
+    match list {
+        Some(v) => ok(v),
+        None => status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ),
+    }
+}
+
+fn resolve(registry: &Registry, segments: &[&str]) -> Option<Target> {
+    let (group, version, rest) = match segments {
+        ["api", version, rest @ ..] => ("", *version, rest),
+        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+        _ => return None,
+    };
+    let (namespace, rest) = match rest {
+        ["namespaces", ns, plural, tail @ ..]
+            if registry
+                .find(group, version, plural)
+                .is_some_and(|r| r.namespaced) =>
+        {
+            (Some(ns.to_string()), [&[*plural][..], tail].concat())
+        }
+        other => (None, other.to_vec()),
+    };
+    let resource = registry.find(group, version, rest.first()?)?.clone();
+    let name = rest.get(1).map(|s| s.to_string());
+    let subresource = rest.get(2).map(|s| s.to_string());
+    if rest.len() > 3 || (subresource.is_some() && subresource.as_deref() != Some("status")) {
+        return None;
+    }
+    Some(Target {
+        resource,
+        namespace,
+        name,
+        subresource,
+    })
+}
+
+fn key(target: &Target, name: &str) -> Key {
+    (
+        target.resource.group.clone(),
+        target.resource.plural.clone(),
+        target.namespace.clone().unwrap_or_default(),
+        name.to_string(),
+    )
+}
+
+/// The object as served at the requested version.
+fn served(resource: &Resource, object: &Value) -> Value {
+    let mut object = object.clone();
+    object["apiVersion"] = json!(resource.api_version());
+    object["kind"] = json!(resource.kind);
+    object
+}
+
+fn not_found(target: &Target, name: &str) -> Response {
+    status(
+        404,
+        "NotFound",
+        format!(
+            "{}.{} \"{name}\" not found",
+            target.resource.plural, target.resource.group
+        )
+        .replace(". \"", " \""),
+    )
+}
+
+fn get(state: &Shared, target: &Target) -> Response {
+    let name = target.name.as_deref().unwrap_or_default();
+    let inner = lock(state);
+    match inner.store.get(&key(target, name)) {
+        Some(object) => ok(served(&target.resource, object)),
+        None => not_found(target, name),
+    }
+}
+
+fn selected(object: &Value, query: &HashMap<String, String>) -> bool {
+    let labels = object
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    query
+        .get("labelSelector")
+        .is_none_or(|s| matches_labels(s, &labels))
+        && query
+            .get("fieldSelector")
+            .is_none_or(|s| matches_fields(s, object))
+}
+
+fn list(state: &Shared, target: &Target, query: &HashMap<String, String>) -> Response {
+    let inner = lock(state);
+    let items: Vec<Value> = inner
+        .store
+        .list(
+            &target.resource.group,
+            &target.resource.plural,
+            target.namespace.as_deref(),
+        )
+        .into_iter()
+        .filter(|o| selected(o, query))
+        .map(|o| served(&target.resource, o))
+        .collect();
+    ok(
+        json!({"kind": format!("{}List", target.resource.kind), "apiVersion": target.resource.api_version(),
+              "metadata": {"resourceVersion": inner.store.revision().to_string()}, "items": items}),
+    )
+}
+
+fn parse_body(body: &[u8]) -> Result<Value, Response> {
+    serde_json::from_slice::<Value>(body).map_err(|e| {
+        status(
+            400,
+            "BadRequest",
+            format!("the request body is not valid JSON: {e}"),
+        )
+    })
+}
+
+fn now() -> String {
+    // RFC 3339 in UTC to the second, as metav1.Time serialises.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = secs / 86_400;
+    let (y, m, d) = civil_from_days(days as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Defaults, namespace and kind stamped onto an object being written.
+fn normalise(target: &Target, mut object: Value) -> Value {
+    if let Some(schema) = &target.resource.schema {
+        apply_defaults(schema, &mut object);
+    }
+    object["apiVersion"] = json!(target.resource.api_version());
+    object["kind"] = json!(target.resource.kind);
+    if let Some(ns) = &target.namespace {
+        object["metadata"]["namespace"] = json!(ns);
+    }
+    object
+}
+
+fn namespace_exists(inner: &Inner, target: &Target) -> bool {
+    match &target.namespace {
+        None => true,
+        Some(ns) => inner
+            .store
+            .get(&(
+                String::new(),
+                "namespaces".into(),
+                String::new(),
+                ns.clone(),
+            ))
+            .is_some(),
+    }
+}
+
+fn create(state: &Shared, target: &Target, body: &[u8]) -> Response {
+    let object = match parse_body(body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !object.get("metadata").is_some_and(Value::is_object) {
+        return status(422, "Invalid", "metadata: Required value");
+    }
+    let mut object = normalise(target, object);
+    let Some(name) = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .map(String::from)
+    else {
+        return status(
+            422,
+            "Invalid",
+            "metadata.name: Required value: name or generateName is required",
+        );
+    };
+    let mut inner = lock(state);
+    if !namespace_exists(&inner, target) {
+        return status(
+            404,
+            "NotFound",
+            format!(
+                "namespaces \"{}\" not found",
+                target.namespace.clone().unwrap_or_default()
+            ),
+        );
+    }
+    let k = key(target, &name);
+    if inner.store.get(&k).is_some() {
+        return status(
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", target.resource.plural),
+        );
+    }
+    if target.resource.status && target.resource.schema.is_some() {
+        // With a status subresource, status is not written on create (the default applies).
+        if let Some(map) = object.as_object_mut() {
+            map.remove("status");
+        }
+        if let Some(schema) = &target.resource.schema {
+            apply_defaults(schema, &mut object);
+        }
+    }
+    let uid = inner.store.next_uid();
+    object["metadata"]["uid"] = json!(uid);
+    object["metadata"]["creationTimestamp"] = json!(now());
+    object["metadata"]["generation"] = json!(1);
+    let stored = inner.store.put(k, object, "ADDED");
+    after_write(&mut inner, target, &stored);
+    (
+        StatusCode::CREATED,
+        axum::Json(served(&target.resource, &stored)),
+    )
+        .into_response()
+}
+
+/// CRDs change what is served.
+fn after_write(inner: &mut Inner, target: &Target, object: &Value) {
+    if target.resource.kind == "CustomResourceDefinition" {
+        inner.registry.add_crd(object);
+    }
+}
+
+fn spec_of(object: &Value) -> Value {
+    let mut copy = object.clone();
+    if let Some(map) = copy.as_object_mut() {
+        map.remove("metadata");
+        map.remove("status");
+    }
+    copy
+}
+
+/// Writes `new` over the stored object: resource version check, status subresource rules,
+/// generation bump, finalizer-driven deletion.
+fn write(state: &Shared, target: &Target, new: Value, check_version: bool) -> Response {
+    let name = target.name.clone().unwrap_or_default();
+    let mut inner = lock(state);
+    let k = key(target, &name);
+    let Some(old) = inner.store.get(&k).cloned() else {
+        return not_found(target, &name);
+    };
+    let mut new = normalise(target, new);
+    if check_version
+        && let Some(rv) = new
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+        && Some(rv)
+            != old
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+    {
+        return status(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; please apply your changes to the latest version and try again",
+                target.resource.plural
+            ),
+        );
+    }
+    let status_only = target.subresource.as_deref() == Some("status");
+    if status_only {
+        let mut merged = old.clone();
+        merged["status"] = new.get("status").cloned().unwrap_or(Value::Null);
+        new = merged;
+    } else if target.resource.status {
+        match old.get("status") {
+            Some(s) => new["status"] = s.clone(),
+            None => {
+                if let Some(map) = new.as_object_mut() {
+                    map.remove("status");
+                }
+            }
+        }
+    }
+    // Immutable and server-owned metadata.
+    for field in ["uid", "creationTimestamp", "deletionTimestamp"] {
+        match old.pointer(&format!("/metadata/{field}")) {
+            Some(v) => new["metadata"][field] = v.clone(),
+            None => {
+                if let Some(m) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+                    m.remove(field);
+                }
+            }
+        }
+    }
+    let generation = old
+        .pointer("/metadata/generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let bumped = if !status_only && spec_of(&old) != spec_of(&new) {
+        generation + 1
+    } else {
+        generation
+    };
+    new["metadata"]["generation"] = json!(bumped);
+    let finalizers_left = new
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty());
+    if new.pointer("/metadata/deletionTimestamp").is_some() && !finalizers_left {
+        let removed = inner.store.remove(&k).unwrap_or(new);
+        return ok(served(&target.resource, &removed));
+    }
+    let stored = inner.store.put(k, new, "MODIFIED");
+    after_write(&mut inner, target, &stored);
+    ok(served(&target.resource, &stored))
+}
+
+fn update(state: &Shared, target: &Target, body: &[u8]) -> Response {
+    match parse_body(body) {
+        Ok(new) => write(state, target, new, true),
+        Err(r) => r,
+    }
+}
+
+/// RFC 7386 JSON merge patch.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Map::new());
+            }
+            if let Some(t) = target.as_object_mut() {
+                for (k, v) in p {
+                    if v.is_null() {
+                        t.remove(k);
+                    } else {
+                        merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                    }
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+/// RFC 6902 JSON patch (add, remove, replace, test).
+fn json_patch(target: &mut Value, ops: &Value) -> Result<(), String> {
+    for op in ops.as_array().ok_or("a JSON patch is an array")? {
+        let path = op
+            .get("path")
+            .and_then(Value::as_str)
+            .ok_or("operation without path")?;
+        let (parent, last) = path.rsplit_once('/').ok_or("path must start with /")?;
+        let last = last.replace("~1", "/").replace("~0", "~");
+        let kind = op.get("op").and_then(Value::as_str).unwrap_or_default();
+        if kind == "test" {
+            if target.pointer(path) != op.get("value") {
+                return Err(format!("test failed at {path}"));
+            }
+            continue;
+        }
+        let parent_value = target
+            .pointer_mut(parent)
+            .ok_or(format!("no parent for {path}"))?;
+        match (kind, parent_value) {
+            ("add" | "replace", Value::Object(map)) => {
+                if kind == "replace" && !map.contains_key(&last) {
+                    return Err(format!("replace of missing {path}"));
+                }
+                map.insert(last, op.get("value").cloned().unwrap_or(Value::Null));
+            }
+            ("add", Value::Array(items)) => {
+                let value = op.get("value").cloned().unwrap_or(Value::Null);
+                if last == "-" {
+                    items.push(value);
+                } else {
+                    let i: usize = last.parse().map_err(|_| format!("bad index in {path}"))?;
+                    if i > items.len() {
+                        return Err(format!("index out of range in {path}"));
+                    }
+                    items.insert(i, value);
+                }
+            }
+            ("replace", Value::Array(items)) => {
+                let i: usize = last.parse().map_err(|_| format!("bad index in {path}"))?;
+                *items
+                    .get_mut(i)
+                    .ok_or(format!("index out of range in {path}"))? =
+                    op.get("value").cloned().unwrap_or(Value::Null);
+            }
+            ("remove", Value::Object(map)) => {
+                map.remove(&last)
+                    .ok_or(format!("remove of missing {path}"))?;
+            }
+            ("remove", Value::Array(items)) => {
+                let i: usize = last.parse().map_err(|_| format!("bad index in {path}"))?;
+                if i >= items.len() {
+                    return Err(format!("index out of range in {path}"));
+                }
+                items.remove(i);
+            }
+            (other, _) => return Err(format!("unsupported operation {other:?} at {path}")),
+        }
+    }
+    Ok(())
+}
+
+fn patch(state: &Shared, target: &Target, headers: &HeaderMap, body: &[u8]) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let patch = match parse_body(body) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let name = target.name.clone().unwrap_or_default();
+    let current = lock(state).store.get(&key(target, &name)).cloned();
+    let apply = content_type.starts_with("application/apply-patch");
+    let Some(mut object) = current else {
+        if apply {
+            // Server-side apply creates what does not exist.
+            let mut object = patch;
+            object["metadata"]["name"] = json!(name);
+            return create(
+                state,
+                target,
+                &serde_json::to_vec(&object).unwrap_or_default(),
+            );
+        }
+        return not_found(target, &name);
+    };
+    let result = if content_type.starts_with("application/json-patch+json") {
+        json_patch(&mut object, &patch)
+    } else {
+        // Merge patch; strategic merge and apply are simplified to it (tests/EMULATOR.md).
+        let mut patch = patch;
+        if target.subresource.as_deref() == Some("status")
+            && let Some(map) = patch.as_object_mut()
+        {
+            map.retain(|k, _| k == "status");
+        }
+        merge_patch(&mut object, &patch);
+        Ok(())
+    };
+    match result {
+        Ok(()) => write(state, target, object, false),
+        Err(message) => status(422, "Invalid", message),
+    }
+}
+
+fn delete(state: &Shared, target: &Target) -> Response {
+    let name = target.name.clone().unwrap_or_default();
+    let mut inner = lock(state);
+    let k = key(target, &name);
+    let Some(object) = inner.store.get(&k).cloned() else {
+        return not_found(target, &name);
+    };
+    let has_finalizers = object
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .is_some_and(|f| !f.is_empty());
+    if has_finalizers {
+        if object.pointer("/metadata/deletionTimestamp").is_some() {
+            return ok(served(&target.resource, &object));
+        }
+        let mut marked = object;
+        marked["metadata"]["deletionTimestamp"] = json!(now());
+        let stored = inner.store.put(k, marked, "MODIFIED");
+        return ok(served(&target.resource, &stored));
+    }
+    let removed = inner.store.remove(&k).unwrap_or(object);
+    if target.resource.kind == "CustomResourceDefinition" {
+        inner.registry.remove_crd(&name);
+    }
+    ok(served(&target.resource, &removed))
+}
+
+fn watch_event(kind: &str, object: Value) -> Bytes {
+    let mut line = serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
+    line.push(b'\n');
+    Bytes::from(line)
+}
+
+fn watch_stream(state: Shared, target: Target, query: HashMap<String, String>) -> Response {
+    let since: Option<u64> = query
+        .get("resourceVersion")
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v > 0);
+    let timeout = query
+        .get("timeoutSeconds")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(1800);
+    let (backlog, receiver) = {
+        let inner = lock(&state);
+        let receiver = inner.store.subscribe();
+        let backlog: Vec<Bytes> = match since {
+            Some(rv) => match inner.store.events_since(rv) {
+                Some(events) => events
+                    .into_iter()
+                    .filter(|e| relevant(&target, &query, e))
+                    .map(|e| watch_event(e.kind, served(&target.resource, &e.object)))
+                    .collect(),
+                None => vec![watch_event(
+                    "ERROR",
+                    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                           "message": format!("too old resource version: {rv} ({})", inner.store.revision()),
+                           "reason": "Expired", "code": 410}),
+                )],
+            },
+            // No version: the current objects as ADDED, then changes.
+            None => inner
+                .store
+                .list(
+                    &target.resource.group,
+                    &target.resource.plural,
+                    target.namespace.as_deref(),
+                )
+                .into_iter()
+                .filter(|o| selected(o, &query))
+                .map(|o| watch_event("ADDED", served(&target.resource, o)))
+                .collect(),
+        };
+        (backlog, receiver)
+    };
+    let resource = target.resource.clone();
+    let live = tokio_stream::wrappers::BroadcastStream::new(receiver).filter_map(move |event| {
+        let out = match event {
+            Ok(e) if relevant(&target, &query, &e) => Some(Ok::<_, std::io::Error>(watch_event(
+                e.kind,
+                served(&resource, &e.object),
+            ))),
+            _ => None,
+        };
+        async move { out }
+    });
+    let stream = futures::stream::iter(backlog.into_iter().map(Ok)).chain(live);
+    let stream = tokio_stream::StreamExt::timeout(stream, std::time::Duration::from_secs(timeout))
+        .take_while(|item| futures::future::ready(item.is_ok()))
+        .filter_map(|item| async move { item.ok() });
+    let _ = &state;
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|_| status(500, "InternalError", "building the watch response"))
+}
+
+fn relevant(target: &Target, query: &HashMap<String, String>, event: &Event) -> bool {
+    event.group == target.resource.group
+        && event.plural == target.resource.plural
+        && target
+            .namespace
+            .as_ref()
+            .is_none_or(|ns| *ns == event.namespace)
+        && selected(&event.object, query)
+}
