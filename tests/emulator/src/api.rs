@@ -230,14 +230,9 @@ fn list(state: &Shared, target: &Target, query: &HashMap<String, String>) -> Res
     )
 }
 
-fn parse_body(body: &[u8]) -> Result<Value, Response> {
-    serde_json::from_slice::<Value>(body).map_err(|e| {
-        status(
-            400,
-            "BadRequest",
-            format!("the request body is not valid JSON: {e}"),
-        )
-    })
+fn parse_body(body: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice::<Value>(body)
+        .map_err(|e| format!("the request body is not valid JSON: {e}"))
 }
 
 fn now() -> String {
@@ -302,7 +297,7 @@ fn namespace_exists(inner: &Inner, target: &Target) -> bool {
 fn create(state: &Shared, target: &Target, body: &[u8]) -> Response {
     let object = match parse_body(body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(m) => return status(400, "BadRequest", m),
     };
     if !object.get("metadata").is_some_and(Value::is_object) {
         return status(422, "Invalid", "metadata: Required value");
@@ -456,7 +451,7 @@ fn write(state: &Shared, target: &Target, new: Value, check_version: bool) -> Re
 fn update(state: &Shared, target: &Target, body: &[u8]) -> Response {
     match parse_body(body) {
         Ok(new) => write(state, target, new, true),
-        Err(r) => r,
+        Err(m) => status(400, "BadRequest", m),
     }
 }
 
@@ -550,7 +545,7 @@ fn patch(state: &Shared, target: &Target, headers: &HeaderMap, body: &[u8]) -> R
         .unwrap_or_default();
     let patch = match parse_body(body) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(m) => return status(400, "BadRequest", m),
     };
     let name = target.name.clone().unwrap_or_default();
     let current = lock(state).store.get(&key(target, &name)).cloned();
