@@ -82,6 +82,14 @@ pub async fn handle(
             );
         }
         ["apis"] => return ok(lock(&state).registry.group_list()),
+        // kubectl downloads these before `apply`.
+        ["openapi", "v3"] => return ok(lock(&state).registry.openapi_index()),
+        ["openapi", "v3", "api", "v1"] => {
+            return list_or_404(lock(&state).registry.openapi_document("", "v1"));
+        }
+        ["openapi", "v3", "apis", group, version] => {
+            return list_or_404(lock(&state).registry.openapi_document(group, version));
+        }
         ["api", "v1"] => return list_or_404(lock(&state).registry.resource_list("", "v1")),
         ["apis", group, version] => {
             return list_or_404(lock(&state).registry.resource_list(group, version));
@@ -101,6 +109,20 @@ pub async fn handle(
             );
         }
     };
+    // Only JSON bodies: protobuf gets 415, which client-go answers by retrying with JSON.
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !body.is_empty() && content_type.contains("protobuf") {
+        return status(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got {content_type})"
+            ),
+        );
+    }
     let watch = query.get("watch").is_some_and(|w| w == "true" || w == "1");
     match (method, target.name.is_some()) {
         (Method::GET, false) if watch => watch_stream(state, target, query),
@@ -235,7 +257,8 @@ fn parse_body(body: &[u8]) -> Result<Value, String> {
         .map_err(|e| format!("the request body is not valid JSON: {e}"))
 }
 
-fn now() -> String {
+/// Now, as `metav1.Time` serialises it.
+pub fn now() -> String {
     // RFC 3339 in UTC to the second, as metav1.Time serialises.
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -40,7 +40,8 @@ impl Emulator {
                 );
                 let uid = inner.store.next_uid();
                 let object = json!({"apiVersion": "v1", "kind": "Namespace",
-                    "metadata": {"name": ns, "uid": uid, "labels": {"kubernetes.io/metadata.name": ns}}});
+                    "metadata": {"name": ns, "uid": uid, "creationTimestamp": api::now(),
+                                 "labels": {"kubernetes.io/metadata.name": ns}}});
                 inner.store.put(key, object, "ADDED");
             }
         }

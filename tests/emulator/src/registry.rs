@@ -1,7 +1,7 @@
 //! Which resources the emulator serves: built-in kinds, plus every version of every CRD that
 //! has been created.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 /// One served resource (a group/version/plural).
@@ -21,6 +21,10 @@ pub struct Resource {
     pub status: bool,
     /// OpenAPI schema (CRDs), for defaulting.
     pub schema: Option<Value>,
+    /// Short names (`hr`, `ns`, ...).
+    pub short_names: Vec<String>,
+    /// Categories (`all`, `fluxcd`, ...).
+    pub categories: Vec<String>,
 }
 
 impl Resource {
@@ -34,19 +38,61 @@ impl Resource {
     }
 }
 
-/// Built-in kinds: (group, version, kind, plural, namespaced, status).
-const BUILTIN: &[(&str, &str, &str, &str, bool, bool)] = &[
-    ("", "v1", "Namespace", "namespaces", false, true),
-    ("", "v1", "Secret", "secrets", true, false),
-    ("", "v1", "ConfigMap", "configmaps", true, false),
-    ("", "v1", "ServiceAccount", "serviceaccounts", true, false),
-    ("", "v1", "Service", "services", true, true),
-    ("", "v1", "Event", "events", true, false),
-    ("coordination.k8s.io", "v1", "Lease", "leases", true, false),
-    ("apps", "v1", "Deployment", "deployments", true, true),
-    ("apps", "v1", "StatefulSet", "statefulsets", true, true),
-    ("apps", "v1", "DaemonSet", "daemonsets", true, true),
-    ("batch", "v1", "Job", "jobs", true, true),
+/// Built-in kinds: (group, version, kind, plural, namespaced, status, short names).
+type Builtin = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    bool,
+    &'static [&'static str],
+);
+
+const BUILTIN: &[Builtin] = &[
+    ("", "v1", "Namespace", "namespaces", false, true, &["ns"]),
+    ("", "v1", "Secret", "secrets", true, false, &[]),
+    ("", "v1", "ConfigMap", "configmaps", true, false, &["cm"]),
+    (
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        true,
+        false,
+        &["sa"],
+    ),
+    ("", "v1", "Service", "services", true, true, &["svc"]),
+    ("", "v1", "Event", "events", true, false, &["ev"]),
+    (
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        "leases",
+        true,
+        false,
+        &[],
+    ),
+    (
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        true,
+        true,
+        &["deploy"],
+    ),
+    (
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        true,
+        true,
+        &["sts"],
+    ),
+    ("apps", "v1", "DaemonSet", "daemonsets", true, true, &["ds"]),
+    ("batch", "v1", "Job", "jobs", true, true, &[]),
     (
         "rbac.authorization.k8s.io",
         "v1",
@@ -54,6 +100,7 @@ const BUILTIN: &[(&str, &str, &str, &str, bool, bool)] = &[
         "roles",
         true,
         false,
+        &[],
     ),
     (
         "rbac.authorization.k8s.io",
@@ -62,6 +109,7 @@ const BUILTIN: &[(&str, &str, &str, &str, bool, bool)] = &[
         "rolebindings",
         true,
         false,
+        &[],
     ),
     (
         "rbac.authorization.k8s.io",
@@ -70,6 +118,7 @@ const BUILTIN: &[(&str, &str, &str, &str, bool, bool)] = &[
         "clusterroles",
         false,
         false,
+        &[],
     ),
     (
         "rbac.authorization.k8s.io",
@@ -78,6 +127,7 @@ const BUILTIN: &[(&str, &str, &str, &str, bool, bool)] = &[
         "clusterrolebindings",
         false,
         false,
+        &[],
     ),
     (
         "admissionregistration.k8s.io",
@@ -86,6 +136,7 @@ const BUILTIN: &[(&str, &str, &str, &str, bool, bool)] = &[
         "validatingwebhookconfigurations",
         false,
         false,
+        &[],
     ),
     (
         "admissionregistration.k8s.io",
@@ -94,6 +145,7 @@ const BUILTIN: &[(&str, &str, &str, &str, bool, bool)] = &[
         "mutatingwebhookconfigurations",
         false,
         false,
+        &[],
     ),
     (
         "apiextensions.k8s.io",
@@ -102,6 +154,7 @@ const BUILTIN: &[(&str, &str, &str, &str, bool, bool)] = &[
         "customresourcedefinitions",
         false,
         true,
+        &["crd", "crds"],
     ),
 ];
 
@@ -117,7 +170,7 @@ impl Default for Registry {
     fn default() -> Self {
         let resources = BUILTIN
             .iter()
-            .map(|(g, v, k, p, n, s)| Resource {
+            .map(|(g, v, k, p, n, s, short)| Resource {
                 group: g.to_string(),
                 version: v.to_string(),
                 kind: k.to_string(),
@@ -125,6 +178,8 @@ impl Default for Registry {
                 namespaced: *n,
                 status: *s,
                 schema: None,
+                short_names: short.iter().map(|s| s.to_string()).collect(),
+                categories: Vec::new(),
             })
             .collect();
         Registry {
@@ -168,6 +223,19 @@ impl Registry {
             .and_then(Value::as_str)
             .unwrap_or_default();
         let namespaced = crd.pointer("/spec/scope").and_then(Value::as_str) == Some("Namespaced");
+        let strings = |pointer: &str| -> Vec<String> {
+            crd.pointer(pointer)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let short_names = strings("/spec/names/shortNames");
+        let categories = strings("/spec/names/categories");
         let mut added = Vec::new();
         for version in crd
             .pointer("/spec/versions")
@@ -190,6 +258,8 @@ impl Registry {
                 namespaced,
                 status: version.pointer("/subresources/status").is_some(),
                 schema: version.pointer("/schema/openAPIV3Schema").cloned(),
+                short_names: short_names.clone(),
+                categories: categories.clone(),
             });
         }
         self.resources.extend(added.iter().cloned());
@@ -238,7 +308,8 @@ impl Registry {
         let mut list: Vec<Value> = Vec::new();
         for r in rs {
             list.push(json!({"name": r.plural, "singularName": r.kind.to_lowercase(), "namespaced": r.namespaced,
-                "kind": r.kind, "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]}));
+                "kind": r.kind, "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+                "shortNames": r.short_names, "categories": r.categories}));
             if r.status {
                 list.push(json!({"name": format!("{}/status", r.plural), "singularName": "", "namespaced": r.namespaced,
                     "kind": r.kind, "verbs": ["get", "patch", "update"]}));
@@ -251,6 +322,75 @@ impl Registry {
         };
         Some(
             json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": list}),
+        )
+    }
+}
+
+impl Registry {
+    /// `/openapi/v3`: one document per group version.
+    pub fn openapi_index(&self) -> Value {
+        let mut paths = Map::new();
+        for r in &self.resources {
+            let path = if r.group.is_empty() {
+                format!("api/{}", r.version)
+            } else {
+                format!("apis/{}/{}", r.group, r.version)
+            };
+            paths.insert(
+                path.clone(),
+                json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash=emulator")}),
+            );
+        }
+        json!({"paths": paths})
+    }
+
+    /// `/openapi/v3/<group version>`: a schema per kind, tagged with its GVK. CRDs publish their
+    /// own schema; built-in kinds a permissive one (validation of built-ins is not emulated).
+    pub fn openapi_document(&self, group: &str, version: &str) -> Option<Value> {
+        let mut schemas = Map::new();
+        let mut paths = Map::new();
+        for r in self
+            .resources
+            .iter()
+            .filter(|r| r.group == group && r.version == version)
+        {
+            // kubectl checks a kind's PATCH and POST operations for `fieldValidation` support.
+            let gvk = json!({"group": r.group, "version": r.version, "kind": r.kind});
+            let params = json!([{"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}}]);
+            let op = json!({"x-kubernetes-group-version-kind": gvk, "parameters": params, "responses": {}});
+            let base = if r.group.is_empty() {
+                format!("/api/{}", r.version)
+            } else {
+                format!("/apis/{}/{}", r.group, r.version)
+            };
+            let scope = if r.namespaced {
+                "/namespaces/{namespace}"
+            } else {
+                ""
+            };
+            paths.insert(format!("{base}{scope}/{}", r.plural), json!({"post": op}));
+            paths.insert(
+                format!("{base}{scope}/{}/{{name}}", r.plural),
+                json!({"patch": op, "put": op}),
+            );
+            let mut schema = r.schema.clone().unwrap_or_else(
+                || json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+            );
+            schema["x-kubernetes-group-version-kind"] =
+                json!([{"group": r.group, "version": r.version, "kind": r.kind}]);
+            let prefix = if r.group.is_empty() {
+                "io.k8s.api.core".to_string()
+            } else {
+                r.group.split('.').rev().collect::<Vec<_>>().join(".")
+            };
+            schemas.insert(format!("{prefix}.{}.{}", r.version, r.kind), schema);
+        }
+        if schemas.is_empty() {
+            return None;
+        }
+        Some(
+            json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.34.0"}, "paths": paths,
+                    "components": {"schemas": schemas}}),
         )
     }
 }

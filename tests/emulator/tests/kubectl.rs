@@ -1,0 +1,120 @@
+//! The real `kubectl` against the emulator: apply CRDs and custom resources, read back CRD
+//! defaults, short names, delete.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: panicking is failing
+
+use helmrelease_emulator::Emulator;
+use std::process::Command;
+
+fn kubectl(
+    kubeconfig: &std::path::Path,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_applies_crds_and_helmreleases() {
+    if Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
+        eprintln!("kubectl is not installed; skipping");
+        return;
+    }
+    let emulator = Emulator::start(0).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("emulator-kubectl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    emulator.write_kubeconfig(&kubeconfig).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let crds = root.join("crds");
+    let flux_crds =
+        root.join("../shared/reference/flux/crds/helm.toolkit.fluxcd.io_helmreleases.yaml");
+
+    let k = |args: &[&str], stdin: Option<&str>| {
+        let kubeconfig = kubeconfig.clone();
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let stdin = stdin.map(String::from);
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                kubectl(&kubeconfig, &refs, stdin.as_deref())
+            })
+            .await
+            .unwrap()
+        }
+    };
+
+    let (ok, out, err) = k(&["apply", "-f", crds.to_str().unwrap()], None).await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("customresourcedefinition.apiextensions.k8s.io/helmreleases.helm.toolkit.fluxcd.io created"), "{out}");
+    // Flux's own CRD applies over ours (same group and names), as in a cluster.
+    let (ok, _, err) = k(&["apply", "-f", flux_crds.to_str().unwrap()], None).await;
+    assert!(ok, "{err}");
+
+    let (ok, _, err) = k(
+        &["apply", "-f", "-"],
+        Some("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n"),
+    )
+    .await;
+    assert!(ok, "{err}");
+    let hr = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: apps\nspec:\n  interval: 5m\n  chart:\n    spec:\n      chart: podinfo\n      sourceRef:\n        kind: HelmRepository\n        name: podinfo\n        namespace: flux-system\n";
+    let (ok, out, err) = k(&["apply", "-f", "-"], Some(hr)).await;
+    assert!(
+        ok && out.contains("helmrelease.helm.toolkit.fluxcd.io/podinfo created"),
+        "{out}{err}"
+    );
+    let (ok, out, _) = k(
+        &[
+            "get",
+            "hr",
+            "-n",
+            "apps",
+            "podinfo",
+            "-o",
+            "jsonpath={.spec.chart.spec.version}",
+        ],
+        None,
+    )
+    .await;
+    assert!(ok);
+    assert_eq!(out, "*", "the CRD default fills an omitted version");
+    let (ok, out, _) = k(&["get", "hr", "-A"], None).await;
+    assert!(ok && out.contains("podinfo"), "{out}");
+    // Applying again is a no-op; then delete.
+    let (ok, out, err) = k(&["apply", "-f", "-"], Some(hr)).await;
+    assert!(ok, "{out}{err}");
+    let (ok, _, err) = k(&["delete", "hr", "podinfo", "-n", "apps"], None).await;
+    assert!(ok, "{err}");
+    let (ok, out, err) = k(&["get", "hr", "-n", "apps"], None).await;
+    assert!(ok && !out.contains("podinfo"), "{out}{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
