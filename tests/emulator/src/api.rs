@@ -124,6 +124,35 @@ pub async fn handle(
         );
     }
     let watch = query.get("watch").is_some_and(|w| w == "true" || w == "1");
+    if matches!(
+        method,
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    ) && target.subresource.is_none()
+    {
+        match admit(&state, &target, &method, &headers, &body).await {
+            Ok(None) => {}
+            Ok(Some((object, warnings))) => {
+                let response = match (method.clone(), object) {
+                    (Method::DELETE, _) => delete(&state, &target),
+                    (Method::POST, Some(o)) => {
+                        create(&state, &target, &serde_json::to_vec(&o).unwrap_or_default())
+                    }
+                    (Method::PUT, Some(o)) => {
+                        update(&state, &target, &serde_json::to_vec(&o).unwrap_or_default())
+                    }
+                    (Method::PATCH, Some(o)) if exists(&state, &target) => {
+                        write(&state, &target, o, false)
+                    }
+                    (Method::PATCH, Some(o)) => {
+                        create(&state, &target, &serde_json::to_vec(&o).unwrap_or_default())
+                    }
+                    _ => status(500, "InternalError", "admission lost the object"),
+                };
+                return with_warnings(response, &warnings);
+            }
+            Err(response) => return response,
+        }
+    }
     match (method, target.name.is_some()) {
         (Method::GET, false) if watch => watch_stream(state, target, query),
         (Method::GET, false) => list(&state, &target, &query),
@@ -137,6 +166,136 @@ pub async fn handle(
             "MethodNotAllowed",
             "the server does not allow this method on the requested resource",
         ),
+    }
+}
+
+fn exists(state: &Shared, target: &Target) -> bool {
+    let name = target.name.clone().unwrap_or_default();
+    lock(state).store.get(&key(target, &name)).is_some()
+}
+
+/// `Warning: 299 - "..."` headers, as the apiserver relays webhook warnings.
+fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
+    for w in warnings {
+        let text = format!("299 - \"{}\"", w.replace('"', "'"));
+        if let Ok(value) = axum::http::HeaderValue::from_str(&text) {
+            response.headers_mut().append("warning", value);
+        }
+    }
+    response
+}
+
+/// Runs the admission webhooks for a write. `Ok(None)`: no webhook configuration exists, go
+/// on as usual. `Ok(Some(object))`: write this (possibly mutated) object.
+async fn admit(
+    state: &Shared,
+    target: &Target,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Option<(Option<Value>, Vec<String>)>, Response> {
+    if target.resource.group == "admissionregistration.k8s.io" {
+        return Ok(None);
+    }
+    let (mutating, validating, old, namespace_labels) = {
+        let inner = lock(state);
+        let configs = |plural: &str| -> Vec<Value> {
+            inner
+                .store
+                .list("admissionregistration.k8s.io", plural, None)
+                .into_iter()
+                .cloned()
+                .collect()
+        };
+        let mutating = configs("mutatingwebhookconfigurations");
+        let validating = configs("validatingwebhookconfigurations");
+        if mutating.is_empty() && validating.is_empty() {
+            return Ok(None);
+        }
+        let old = target
+            .name
+            .as_ref()
+            .and_then(|n| inner.store.get(&key(target, n)).cloned());
+        let labels = target
+            .namespace
+            .as_ref()
+            .and_then(|ns| {
+                inner.store.get(&(
+                    String::new(),
+                    "namespaces".into(),
+                    String::new(),
+                    ns.clone(),
+                ))
+            })
+            .and_then(|n| n.pointer("/metadata/labels"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        (mutating, validating, old, labels)
+    };
+    let (operation, object) = match *method {
+        Method::DELETE => {
+            if old.is_none() {
+                return Ok(None);
+            }
+            ("DELETE", None)
+        }
+        Method::POST => (
+            "CREATE",
+            Some(normalise(
+                target,
+                parse_body(body).map_err(|m| status(400, "BadRequest", m))?,
+            )),
+        ),
+        Method::PUT => (
+            "UPDATE",
+            Some(normalise(
+                target,
+                parse_body(body).map_err(|m| status(400, "BadRequest", m))?,
+            )),
+        ),
+        _ => {
+            let patch = parse_body(body).map_err(|m| status(400, "BadRequest", m))?;
+            let content_type = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            match &old {
+                Some(current) => {
+                    let mut next = current.clone();
+                    apply_patch(&mut next, content_type, &patch, target)
+                        .map_err(|m| status(422, "Invalid", m))?;
+                    ("UPDATE", Some(normalise(target, next)))
+                }
+                None if content_type.starts_with("application/apply-patch") => {
+                    let mut object = patch;
+                    object["metadata"]["name"] = json!(target.name.clone().unwrap_or_default());
+                    ("CREATE", Some(normalise(target, object)))
+                }
+                None => return Ok(None),
+            }
+        }
+    };
+    let name = object
+        .as_ref()
+        .and_then(|o| o.pointer("/metadata/name"))
+        .and_then(Value::as_str)
+        .map(String::from)
+        .or_else(|| target.name.clone())
+        .unwrap_or_default();
+    let attrs = crate::admission::Attributes {
+        group: target.resource.group.clone(),
+        version: target.resource.version.clone(),
+        kind: target.resource.kind.clone(),
+        plural: target.resource.plural.clone(),
+        namespace: target.namespace.clone().unwrap_or_default(),
+        name,
+        operation,
+        namespace_labels,
+    };
+    match crate::admission::admit(&mutating, &validating, &attrs, object, old.as_ref()).await {
+        Ok(result) => Ok(Some(result)),
+        Err(denied) => Err(status(denied.code, denied.reason, denied.message)),
     }
 }
 
@@ -500,7 +659,7 @@ fn merge_patch(target: &mut Value, patch: &Value) {
 }
 
 /// RFC 6902 JSON patch (add, remove, replace, test).
-fn json_patch(target: &mut Value, ops: &Value) -> Result<(), String> {
+pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), String> {
     for op in ops.as_array().ok_or("a JSON patch is an array")? {
         let path = op
             .get("path")
@@ -586,23 +745,32 @@ fn patch(state: &Shared, target: &Target, headers: &HeaderMap, body: &[u8]) -> R
         }
         return not_found(target, &name);
     };
-    let result = if content_type.starts_with("application/json-patch+json") {
-        json_patch(&mut object, &patch)
-    } else {
-        // Merge patch; strategic merge and apply are simplified to it (tests/EMULATOR.md).
-        let mut patch = patch;
-        if target.subresource.as_deref() == Some("status")
-            && let Some(map) = patch.as_object_mut()
-        {
-            map.retain(|k, _| k == "status");
-        }
-        merge_patch(&mut object, &patch);
-        Ok(())
-    };
+    let result = apply_patch(&mut object, content_type, &patch, target);
     match result {
         Ok(()) => write(state, target, object, false),
         Err(message) => status(422, "Invalid", message),
     }
+}
+
+/// Applies a patch of the given content type to `object`.
+fn apply_patch(
+    object: &mut Value,
+    content_type: &str,
+    patch: &Value,
+    target: &Target,
+) -> Result<(), String> {
+    if content_type.starts_with("application/json-patch+json") {
+        return json_patch(object, patch);
+    }
+    // Merge patch; strategic merge and apply are simplified to it (tests/EMULATOR.md).
+    let mut patch = patch.clone();
+    if target.subresource.as_deref() == Some("status")
+        && let Some(map) = patch.as_object_mut()
+    {
+        map.retain(|k, _| k == "status");
+    }
+    merge_patch(object, &patch);
+    Ok(())
 }
 
 fn delete(state: &Shared, target: &Target) -> Response {

@@ -4,6 +4,7 @@
 //! concurrency, merge and JSON patches, and deletion with finalizers. kube-rs clients talk to it
 //! unchanged. What it simplifies is written down in `tests/EMULATOR.md`.
 
+pub mod admission;
 pub mod api;
 pub mod registry;
 pub mod store;
