@@ -52,6 +52,10 @@ struct Target {
     namespace: Option<String>,
     name: Option<String>,
     subresource: Option<String>,
+    /// `?fieldManager=`; writes without one are recorded for `unknown`.
+    field_manager: Option<String>,
+    /// `?force=true` on server-side apply.
+    force: bool,
 }
 
 /// Entry point for every path.
@@ -97,7 +101,11 @@ pub async fn handle(
         _ => {}
     }
     let target = match resolve(&lock(&state).registry, &segments) {
-        Some(t) => t,
+        Some(mut t) => {
+            t.field_manager = query.get("fieldManager").cloned();
+            t.force = query.get("force").is_some_and(|f| f == "true");
+            t
+        }
         None => {
             return status(
                 404,
@@ -337,6 +345,8 @@ fn resolve(registry: &Registry, segments: &[&str]) -> Option<Target> {
         namespace,
         name,
         subresource,
+        field_manager: None,
+        force: false,
     })
 }
 
@@ -523,6 +533,19 @@ fn create(state: &Shared, target: &Target, body: &[u8]) -> Response {
         if let Some(schema) = &target.resource.schema {
             apply_defaults(schema, &mut object);
         }
+    }
+    if object.pointer("/metadata/managedFields").is_none() {
+        let manager = target
+            .field_manager
+            .clone()
+            .unwrap_or_else(|| "unknown".to_string());
+        crate::ssa::record_update(
+            None,
+            &mut object,
+            &manager,
+            &target.resource.api_version(),
+            &now(),
+        );
     }
     let uid = inner.store.next_uid();
     object["metadata"]["uid"] = json!(uid);
@@ -731,24 +754,70 @@ fn patch(state: &Shared, target: &Target, headers: &HeaderMap, body: &[u8]) -> R
     };
     let name = target.name.clone().unwrap_or_default();
     let current = lock(state).store.get(&key(target, &name)).cloned();
-    let apply = content_type.starts_with("application/apply-patch");
+    if content_type.starts_with("application/apply-patch") && target.subresource.is_none() {
+        return server_side_apply(state, target, current.as_ref(), patch, &name);
+    }
     let Some(mut object) = current else {
-        if apply {
-            // Server-side apply creates what does not exist.
-            let mut object = patch;
-            object["metadata"]["name"] = json!(name);
-            return create(
-                state,
-                target,
-                &serde_json::to_vec(&object).unwrap_or_default(),
-            );
-        }
         return not_found(target, &name);
     };
     let result = apply_patch(&mut object, content_type, &patch, target);
     match result {
         Ok(()) => write(state, target, object, false),
         Err(message) => status(422, "Invalid", message),
+    }
+}
+
+/// Server-side apply: field ownership, conflicts between managers, `force`.
+fn server_side_apply(
+    state: &Shared,
+    target: &Target,
+    current: Option<&Value>,
+    mut config: Value,
+    name: &str,
+) -> Response {
+    let Some(manager) = target.field_manager.clone() else {
+        return status(
+            400,
+            "BadRequest",
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+        );
+    };
+    config["metadata"]["name"] = json!(name);
+    let applied = crate::ssa::apply(
+        current,
+        &config,
+        &manager,
+        target.force,
+        &target.resource.api_version(),
+        &now(),
+    )
+    .map(|mut object| {
+        object["metadata"]["name"] = json!(name);
+        object
+    });
+    match applied {
+        Err(conflicts) => {
+            let list: Vec<String> = conflicts
+                .iter()
+                .map(|c| format!("conflict with \"{}\": {}", c.manager, c.field))
+                .collect();
+            status(
+                409,
+                "Conflict",
+                format!(
+                    "Apply failed with {} conflict{}: {}",
+                    conflicts.len(),
+                    if conflicts.len() == 1 { "" } else { "s" },
+                    list.join("\n")
+                ),
+            )
+        }
+        Ok(object) if current.is_some() => write(state, target, object, false),
+        Ok(object) => create(
+            state,
+            target,
+            &serde_json::to_vec(&object).unwrap_or_default(),
+        ),
     }
 }
 

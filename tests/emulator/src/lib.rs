@@ -7,6 +7,7 @@
 pub mod admission;
 pub mod api;
 pub mod registry;
+pub mod ssa;
 pub mod store;
 
 use serde_json::json;

@@ -189,3 +189,80 @@ async fn finalizers_hold_deletion_until_removed_and_patches_apply() {
         "gone once the last finalizer is removed"
     );
 }
+
+#[tokio::test]
+async fn server_side_apply_from_two_managers_conflicts_until_forced() {
+    let emulator = Emulator::start(0).await.unwrap();
+    let client = client(&emulator).await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let config = |value: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared"}, "data": {"replicas": value}});
+    api.patch(
+        "shared",
+        &PatchParams::apply("flux"),
+        &Patch::Apply(config("2")),
+    )
+    .await
+    .unwrap();
+    // Same value from another manager: shared ownership, no conflict.
+    api.patch(
+        "shared",
+        &PatchParams::apply("argo"),
+        &Patch::Apply(config("2")),
+    )
+    .await
+    .unwrap();
+    let err = api
+        .patch(
+            "shared",
+            &PatchParams::apply("helm"),
+            &Patch::Apply(config("3")),
+        )
+        .await
+        .unwrap_err();
+    match err {
+        kube::Error::Api(status) => {
+            assert_eq!((status.code, status.reason.as_str()), (409, "Conflict"));
+            assert!(
+                status
+                    .message
+                    .contains(r#"conflict with "flux": .data.replicas"#),
+                "{}",
+                status.message
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let forced = api
+        .patch(
+            "shared",
+            &PatchParams::apply("helm").force(),
+            &Patch::Apply(config("3")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forced.data.unwrap()["replicas"], "3");
+    let managers: Vec<String> = forced
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| {
+            m.fields_v1
+                .as_ref()
+                .is_some_and(|f| !f.0.as_object().is_none_or(|o| o.is_empty()))
+        })
+        .map(|m| m.manager.unwrap_or_default())
+        .collect();
+    assert_eq!(
+        managers,
+        vec!["helm"],
+        "forcing takes the field from the others"
+    );
+    // An apply without a field manager is refused, as by the apiserver.
+    let missing = PatchParams::default();
+    assert!(
+        api.patch("shared", &missing, &Patch::Apply(config("4")))
+            .await
+            .is_err()
+    );
+}
