@@ -40,8 +40,13 @@ async fn create(client: &kube::Client, object: Value) {
 async fn setup() -> (Emulator, kube::Client) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let emulator = Emulator::start(0).await.unwrap();
-    let client =
-        kube::Client::try_from(kube::Config::new(emulator.url().parse().unwrap())).unwrap();
+    // Through the kubeconfig the emulator writes: HTTPS, trusting its CA.
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&emulator.kubeconfig()).unwrap();
+    let options = kube::config::KubeConfigOptions::default();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .unwrap();
+    let client = kube::Client::try_from(config).unwrap();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();

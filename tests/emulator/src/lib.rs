@@ -18,14 +18,41 @@ use std::sync::{Arc, Mutex};
 /// A running emulator.
 #[derive(Debug)]
 pub struct Emulator {
-    /// Address it serves plain HTTP on.
+    /// Address it serves HTTPS on.
     pub addr: SocketAddr,
+    /// PEM of the CA that signed the serving certificate.
+    pub ca_pem: String,
     state: api::Shared,
     task: tokio::task::JoinHandle<()>,
 }
 
+/// A self-signed CA and a serving certificate for 127.0.0.1 and localhost.
+type Certs = (
+    String,
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+);
+
+fn certificates() -> Result<Certs, Box<dyn std::error::Error + Send + Sync>> {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate()?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "kube-emulator CA");
+    let ca_cert = ca_params.self_signed(&ca_key)?;
+    let issuer = rcgen::Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate()?;
+    let params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])?;
+    let cert = params.signed_by(&key, &issuer)?;
+    let der = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der())?;
+    Ok((ca_cert.pem(), vec![cert.der().clone()], der))
+}
+
 impl Emulator {
-    /// Starts on `127.0.0.1:port` (0 picks a free port) with the namespaces every cluster has.
+    /// Starts on `127.0.0.1:port` (0 picks a free port), over HTTPS with a fresh CA, with the
+    /// namespaces every cluster has.
     pub async fn start(port: u16) -> std::io::Result<Emulator> {
         let state: api::Shared = Arc::new(Mutex::new(api::Inner::default()));
         {
@@ -47,28 +74,62 @@ impl Emulator {
                 inner.store.put(key, object, "ADDED");
             }
         }
+        let (ca_pem, chain, key) = certificates().map_err(std::io::Error::other)?;
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(std::io::Error::other)?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(std::io::Error::other)?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let app = axum::Router::new()
             .fallback(api::handle)
             .with_state(state.clone());
         let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "emulator stopped");
+            loop {
+                let Ok((tcp, _)) = listener.accept().await else {
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    let builder = hyper_util::server::conn::auto::Builder::new(
+                        hyper_util::rt::TokioExecutor::new(),
+                    );
+                    let _ = builder
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await;
+                });
             }
         });
-        Ok(Emulator { addr, state, task })
+        Ok(Emulator {
+            addr,
+            ca_pem,
+            state,
+            task,
+        })
     }
 
     /// The server address as a URL.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("https://{}", self.addr)
     }
 
-    /// A kubeconfig pointing at this emulator.
+    /// A kubeconfig pointing at this emulator, trusting its CA.
     pub fn kubeconfig(&self) -> String {
+        use base64::Engine;
+        let ca = base64::engine::general_purpose::STANDARD.encode(&self.ca_pem);
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: emulator\n  cluster:\n    server: {}\ncontexts:\n- name: emulator\n  context:\n    cluster: emulator\n    user: emulator\n    namespace: default\ncurrent-context: emulator\nusers:\n- name: emulator\n  user:\n    token: emulator\n",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: emulator\n  cluster:\n    server: {}\n    certificate-authority-data: {ca}\ncontexts:\n- name: emulator\n  context:\n    cluster: emulator\n    user: emulator\n    namespace: default\ncurrent-context: emulator\nusers:\n- name: emulator\n  user:\n    token: emulator\n",
             self.url()
         )
     }

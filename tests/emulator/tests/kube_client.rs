@@ -15,7 +15,20 @@ use std::time::Duration;
 
 async fn client(emulator: &Emulator) -> kube::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let config = kube::Config::new(emulator.url().parse().unwrap());
+    // Through the kubeconfig the emulator writes: HTTPS, trusting its CA.
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&emulator.kubeconfig()).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        config
+            .cluster_url
+            .to_string()
+            .starts_with("https://127.0.0.1:")
+    );
     kube::Client::try_from(config).unwrap()
 }
 
