@@ -1,4 +1,7 @@
-pub mod structural;
+/// The structural-schema validator lives in the emulator, which validates custom resources with it.
+pub mod structural {
+    pub use helmrelease_emulator::validation::validate;
+}
 
 use serde_json::Value;
 use std::path::Path;

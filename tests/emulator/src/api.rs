@@ -56,6 +56,8 @@ struct Target {
     field_manager: Option<String>,
     /// `?force=true` on server-side apply.
     force: bool,
+    /// `?fieldValidation=Strict`: unknown fields are errors (kubectl asks for it).
+    strict: bool,
 }
 
 /// Entry point for every path.
@@ -104,6 +106,7 @@ pub async fn handle(
         Some(mut t) => {
             t.field_manager = query.get("fieldManager").cloned();
             t.force = query.get("force").is_some_and(|f| f == "true");
+            t.strict = query.get("fieldValidation").is_some_and(|f| f == "Strict");
             t
         }
         None => {
@@ -347,6 +350,7 @@ fn resolve(registry: &Registry, segments: &[&str]) -> Option<Target> {
         subresource,
         field_manager: None,
         force: false,
+        strict: false,
     })
 }
 
@@ -534,6 +538,9 @@ fn create(state: &Shared, target: &Target, body: &[u8]) -> Response {
             apply_defaults(schema, &mut object);
         }
     }
+    if let Err(response) = validate(target, &object) {
+        return response;
+    }
     if object.pointer("/metadata/managedFields").is_none() {
         let manager = target
             .field_manager
@@ -558,6 +565,54 @@ fn create(state: &Shared, target: &Target, body: &[u8]) -> Response {
         axum::Json(served(&target.resource, &stored)),
     )
         .into_response()
+}
+
+/// Validates a custom resource against its CRD schema, as the apiserver does after defaulting.
+fn validate(target: &Target, object: &Value) -> Result<(), Response> {
+    let Some(schema) = &target.resource.schema else {
+        return Ok(());
+    };
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let errors = crate::validation::validate(schema, object);
+    let (unknown, invalid): (Vec<&String>, Vec<&String>) =
+        errors.iter().partition(|e| e.ends_with(": unknown field"));
+    if !invalid.is_empty() {
+        let list: Vec<String> = invalid
+            .iter()
+            .map(|e| e.trim_start_matches('.').to_string())
+            .collect();
+        return Err(status(
+            422,
+            "Invalid",
+            format!(
+                "{}.{} \"{name}\" is invalid: {}",
+                target.resource.kind,
+                target.resource.group,
+                list.join(", ")
+            ),
+        ));
+    }
+    if target.strict && !unknown.is_empty() {
+        let list: Vec<String> = unknown
+            .iter()
+            .map(|e| {
+                format!(
+                    "unknown field \"{}\"",
+                    e.trim_end_matches(": unknown field")
+                        .trim_start_matches('.')
+                )
+            })
+            .collect();
+        return Err(status(
+            400,
+            "BadRequest",
+            format!("strict decoding error: {}", list.join(", ")),
+        ));
+    }
+    Ok(())
 }
 
 /// CRDs change what is served.
@@ -629,6 +684,24 @@ fn write(state: &Shared, target: &Target, new: Value, check_version: bool) -> Re
                 }
             }
         }
+    }
+    if let Err(response) = validate(target, &new) {
+        return response;
+    }
+    if !status_only
+        && new.pointer("/metadata/managedFields") == old.pointer("/metadata/managedFields")
+    {
+        let manager = target
+            .field_manager
+            .clone()
+            .unwrap_or_else(|| "unknown".to_string());
+        crate::ssa::record_update(
+            Some(&old),
+            &mut new,
+            &manager,
+            &target.resource.api_version(),
+            &now(),
+        );
     }
     let generation = old
         .pointer("/metadata/generation")

@@ -9,6 +9,7 @@ pub mod api;
 pub mod registry;
 pub mod ssa;
 pub mod store;
+pub mod validation;
 
 use serde_json::json;
 use std::net::SocketAddr;

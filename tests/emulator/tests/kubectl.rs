@@ -109,6 +109,16 @@ async fn kubectl_applies_crds_and_helmreleases() {
     assert_eq!(out, "*", "the CRD default fills an omitted version");
     let (ok, out, _) = k(&["get", "hr", "-A"], None).await;
     assert!(ok && out.contains("podinfo"), "{out}");
+    // The CRD schema is enforced: a bad duration is refused, and so is an unknown field,
+    // because kubectl asks for strict field validation.
+    let bad = hr.replace("interval: 5m", "interval: 5 minutes");
+    let (ok, _, err) = k(&["apply", "-f", "-"], Some(&bad)).await;
+    assert!(!ok);
+    assert!(err.contains(r#"HelmRelease.helm.toolkit.fluxcd.io "podinfo" is invalid: spec.interval: "5 minutes" does not match"#), "{err}");
+    let unknown = hr.replace("  interval: 5m\n", "  interval: 5m\n  intervall: 6m\n");
+    let (ok, _, err) = k(&["apply", "-f", "-"], Some(&unknown)).await;
+    assert!(!ok);
+    assert!(err.contains(r#"unknown field "spec.intervall""#), "{err}");
     // Applying again is a no-op; then delete.
     let (ok, out, err) = k(&["apply", "-f", "-"], Some(hr)).await;
     assert!(ok, "{out}{err}");

@@ -1,5 +1,7 @@
-//! A small validator for Kubernetes structural OpenAPI v3 schemas, strict about unknown fields
-//! the way `kubectl apply` (field validation `Strict`) is. CEL rules are not evaluated here.
+//! Validation of objects against Kubernetes structural OpenAPI v3 schemas, as the apiserver does
+//! for custom resources: types, required fields, enums, patterns, lengths, ranges, and unknown
+//! fields (reported, so callers can reject them under `fieldValidation=Strict`). CEL rules are
+//! not evaluated here.
 
 use regex::Regex;
 use serde_json::Value;
