@@ -538,7 +538,7 @@ fn create(state: &Shared, target: &Target, body: &[u8]) -> Response {
             apply_defaults(schema, &mut object);
         }
     }
-    if let Err(response) = validate(target, &object) {
+    if let Some(response) = validate(target, &object) {
         return response;
     }
     if object.pointer("/metadata/managedFields").is_none() {
@@ -568,10 +568,8 @@ fn create(state: &Shared, target: &Target, body: &[u8]) -> Response {
 }
 
 /// Validates a custom resource against its CRD schema, as the apiserver does after defaulting.
-fn validate(target: &Target, object: &Value) -> Result<(), Response> {
-    let Some(schema) = &target.resource.schema else {
-        return Ok(());
-    };
+fn validate(target: &Target, object: &Value) -> Option<Response> {
+    let schema = target.resource.schema.as_ref()?;
     let name = object
         .pointer("/metadata/name")
         .and_then(Value::as_str)
@@ -584,7 +582,7 @@ fn validate(target: &Target, object: &Value) -> Result<(), Response> {
             .iter()
             .map(|e| e.trim_start_matches('.').to_string())
             .collect();
-        return Err(status(
+        return Some(status(
             422,
             "Invalid",
             format!(
@@ -606,13 +604,13 @@ fn validate(target: &Target, object: &Value) -> Result<(), Response> {
                 )
             })
             .collect();
-        return Err(status(
+        return Some(status(
             400,
             "BadRequest",
             format!("strict decoding error: {}", list.join(", ")),
         ));
     }
-    Ok(())
+    None
 }
 
 /// CRDs change what is served.
@@ -685,7 +683,7 @@ fn write(state: &Shared, target: &Target, new: Value, check_version: bool) -> Re
             }
         }
     }
-    if let Err(response) = validate(target, &new) {
+    if let Some(response) = validate(target, &new) {
         return response;
     }
     if !status_only
