@@ -58,6 +58,8 @@ struct Target {
     force: bool,
     /// `?fieldValidation=Strict`: unknown fields are errors (kubectl asks for it).
     strict: bool,
+    /// `?dryRun=All`: everything but the write.
+    dry_run: bool,
 }
 
 /// Entry point for every path.
@@ -107,6 +109,17 @@ pub async fn handle(
             t.field_manager = query.get("fieldManager").cloned();
             t.force = query.get("force").is_some_and(|f| f == "true");
             t.strict = query.get("fieldValidation").is_some_and(|f| f == "Strict");
+            t.dry_run = query.get("dryRun").is_some_and(|d| d == "All");
+            // DELETE carries its options (dryRun among them) in a DeleteOptions body.
+            if method == Method::DELETE
+                && let Ok(options) = serde_json::from_slice::<Value>(&body)
+                && options
+                    .get("dryRun")
+                    .and_then(Value::as_array)
+                    .is_some_and(|d| d.iter().any(|v| v == "All"))
+            {
+                t.dry_run = true;
+            }
             t
         }
         None => {
@@ -351,6 +364,7 @@ fn resolve(registry: &Registry, segments: &[&str]) -> Option<Target> {
         field_manager: None,
         force: false,
         strict: false,
+        dry_run: false,
     })
 }
 
@@ -558,6 +572,13 @@ fn create(state: &Shared, target: &Target, body: &[u8]) -> Response {
     object["metadata"]["uid"] = json!(uid);
     object["metadata"]["creationTimestamp"] = json!(now());
     object["metadata"]["generation"] = json!(1);
+    if target.dry_run {
+        return (
+            StatusCode::CREATED,
+            axum::Json(served(&target.resource, &object)),
+        )
+            .into_response();
+    }
     let stored = inner.store.put(k, object, "ADDED");
     after_write(&mut inner, target, &stored);
     (
@@ -716,8 +737,14 @@ fn write(state: &Shared, target: &Target, new: Value, check_version: bool) -> Re
         .and_then(Value::as_array)
         .is_some_and(|f| !f.is_empty());
     if new.pointer("/metadata/deletionTimestamp").is_some() && !finalizers_left {
+        if target.dry_run {
+            return ok(served(&target.resource, &new));
+        }
         let removed = inner.store.remove(&k).unwrap_or(new);
         return ok(served(&target.resource, &removed));
+    }
+    if target.dry_run {
+        return ok(served(&target.resource, &new));
     }
     let stored = inner.store.put(k, new, "MODIFIED");
     after_write(&mut inner, target, &stored);
@@ -920,6 +947,9 @@ fn delete(state: &Shared, target: &Target) -> Response {
     let Some(object) = inner.store.get(&k).cloned() else {
         return not_found(target, &name);
     };
+    if target.dry_run {
+        return ok(served(&target.resource, &object));
+    }
     let has_finalizers = object
         .pointer("/metadata/finalizers")
         .and_then(Value::as_array)

@@ -119,6 +119,23 @@ async fn kubectl_applies_crds_and_helmreleases() {
     let (ok, _, err) = k(&["apply", "-f", "-"], Some(&unknown)).await;
     assert!(!ok);
     assert!(err.contains(r#"unknown field "spec.intervall""#), "{err}");
+    // Server-side dry runs answer without writing.
+    let other = hr.replace("name: podinfo\n  namespace", "name: dry\n  namespace");
+    let (ok, out, err) = k(&["apply", "--dry-run=server", "-f", "-"], Some(&other)).await;
+    assert!(
+        ok && out.contains("helmrelease.helm.toolkit.fluxcd.io/dry created (server dry run)"),
+        "{out}{err}"
+    );
+    let (ok, _, _) = k(&["get", "hr", "dry", "-n", "apps"], None).await;
+    assert!(!ok, "a dry run must not create the object");
+    let (ok, _, err) = k(
+        &["delete", "hr", "podinfo", "-n", "apps", "--dry-run=server"],
+        None,
+    )
+    .await;
+    assert!(ok, "{err}");
+    let (ok, _, _) = k(&["get", "hr", "podinfo", "-n", "apps"], None).await;
+    assert!(ok, "a dry-run delete must not delete");
     // Applying again is a no-op; then delete.
     let (ok, out, err) = k(&["apply", "-f", "-"], Some(hr)).await;
     assert!(ok, "{out}{err}");
