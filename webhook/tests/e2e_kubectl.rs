@@ -6,7 +6,7 @@
 
 use base64::Engine;
 use helmrelease_emulator::Emulator;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,30 +14,8 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_helmrelease-webhook");
 
 fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    let mut child = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).to_string(),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
+    let out = helmrelease_emulator::harness::kubectl(kubeconfig, args, stdin).unwrap();
+    (out.ok, out.stdout, out.stderr)
 }
 
 struct Webhook(Child);
@@ -115,12 +93,7 @@ const PINNED_BARE: &str = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRele
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_sees_denials_mutations_and_warnings_from_the_webhook() {
-    if Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-        .is_err()
-    {
+    if !helmrelease_emulator::harness::kubectl_available() {
         eprintln!("kubectl is not installed; skipping");
         return;
     }

@@ -54,14 +54,8 @@ async fn start(cert: &Path, key: &Path) -> Server {
     Server { addr, stop, task }
 }
 
-/// One HTTP/1.1 request over a new TLS connection trusting `ca`; returns the status, the body
-/// and the certificate the server presented.
-async fn request(
-    addr: std::net::SocketAddr,
-    ca: &Path,
-    body: &[u8],
-    content_type: &str,
-) -> (u16, String, Vec<u8>) {
+/// A TLS client trusting the CA in `ca`.
+fn connector(ca: &Path) -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(ca).unwrap() {
         roots.add(cert.unwrap()).unwrap();
@@ -71,7 +65,18 @@ async fn request(
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+/// One HTTP/1.1 request over a new TLS connection trusting `ca`; returns the status, the body
+/// and the certificate the server presented.
+async fn request(
+    addr: std::net::SocketAddr,
+    ca: &Path,
+    body: &[u8],
+    content_type: &str,
+) -> (u16, String, Vec<u8>) {
+    let connector = connector(ca);
     let tcp = TcpStream::connect(addr).await.unwrap();
     let mut stream = connector
         .connect(ServerName::try_from(NAME).unwrap(), tcp)
@@ -283,16 +288,7 @@ async fn shutdown_lets_an_in_flight_request_finish() {
     let w = certs::generate(&[NAME.to_string()], dir.path(), 30).unwrap();
     let server = start(&w.cert, &w.key).await;
 
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_file(&w.ca_cert).unwrap())
-        .unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(tls::provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let connector = connector(&w.ca_cert);
     let tcp = TcpStream::connect(server.addr).await.unwrap();
     let mut stream = connector
         .connect(ServerName::try_from(NAME).unwrap(), tcp)

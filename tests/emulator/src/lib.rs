@@ -6,6 +6,7 @@
 
 pub mod admission;
 pub mod api;
+pub mod harness;
 pub mod registry;
 pub mod ssa;
 pub mod store;
