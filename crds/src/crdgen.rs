@@ -67,16 +67,22 @@ pub fn all() -> Result<Vec<GeneratedCrd>, CrdgenError> {
         .collect())
 }
 
-/// Flux defaults `status` to `{"observedGeneration": -1}` so a new object reads as never observed.
-fn flux_status_default(crd: &mut CustomResourceDefinition) {
-    for version in &mut crd.spec.versions {
-        let Some(schema) = version
-            .schema
+/// The `openAPIV3Schema` of every version.
+fn root_schemas(
+    crd: &mut CustomResourceDefinition,
+) -> impl Iterator<
+    Item = &mut k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaProps,
+> {
+    crd.spec.versions.iter_mut().filter_map(|v| {
+        v.schema
             .as_mut()
             .and_then(|s| s.open_api_v3_schema.as_mut())
-        else {
-            continue;
-        };
+    })
+}
+
+/// Flux defaults `status` to `{"observedGeneration": -1}` so a new object reads as never observed.
+fn flux_status_default(crd: &mut CustomResourceDefinition) {
+    for schema in root_schemas(crd) {
         if let Some(status) = schema.properties.as_mut().and_then(|p| p.get_mut("status")) {
             status.default = Some(
                 k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSON(
@@ -96,14 +102,7 @@ fn object_envelope(crd: &mut CustomResourceDefinition) {
         description: Some(description.to_string()),
         ..JSONSchemaProps::default()
     };
-    for version in &mut crd.spec.versions {
-        let Some(schema) = version
-            .schema
-            .as_mut()
-            .and_then(|s| s.open_api_v3_schema.as_mut())
-        else {
-            continue;
-        };
+    for schema in root_schemas(crd) {
         schema.required = None;
         let properties = schema.properties.get_or_insert_with(Default::default);
         properties.insert(

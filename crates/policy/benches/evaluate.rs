@@ -4,7 +4,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use helmrelease_policy::prune::RuleInput;
-use helmrelease_policy::{Lookups, ObjectIndex, Operation, PolicySet, Request, evaluate, fixtures};
+use helmrelease_policy::{Lookups, ObjectIndex, PolicySet, Request, evaluate, fixtures};
 use serde_json::{Value, json};
 use std::hint::black_box;
 
@@ -27,13 +27,7 @@ fn bench(c: &mut Criterion) {
     for (name, mutate) in [("validate", false), ("mutate", true)] {
         c.bench_function(&format!("evaluate/{name}/hr-{}b", bytes.len()), |b| {
             b.iter(|| {
-                let req = Request {
-                    operation: Operation::Create,
-                    object: Some(black_box(&object)),
-                    old_object: None,
-                    namespace: None,
-                    mutate,
-                };
+                let req = Request::create(black_box(&object)).mutating(mutate);
                 evaluate(&req, &policies, &index).map(|e| e.violations.len())
             })
         });
@@ -41,13 +35,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("parse_full_and_evaluate/validate", |b| {
         b.iter(|| {
             let object: Value = serde_json::from_slice(black_box(&bytes)).unwrap_or_default();
-            let req = Request {
-                operation: Operation::Create,
-                object: Some(&object),
-                old_object: None,
-                namespace: None,
-                mutate: false,
-            };
+            let req = Request::create(&object);
             evaluate(&req, &policies, &index).map(|e| e.violations.len())
         })
     });
@@ -55,13 +43,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("parse_rule_fields_and_evaluate/validate", |b| {
         b.iter(|| {
             let object: RuleInput = serde_json::from_slice(black_box(&bytes)).unwrap_or_default();
-            let req = Request {
-                operation: Operation::Create,
-                object: Some(&object.0),
-                old_object: None,
-                namespace: None,
-                mutate: false,
-            };
+            let req = Request::create(&object.0);
             evaluate(&req, &policies, &index).map(|e| e.violations.len())
         })
     });

@@ -5,7 +5,7 @@
 //! `cargo run --release -p helmrelease-policy --example latency`
 
 use helmrelease_policy::prune::RuleInput;
-use helmrelease_policy::{NoLookups, Operation, PolicySet, Request, evaluate, fixtures};
+use helmrelease_policy::{NoLookups, PolicySet, Request, evaluate, fixtures};
 use std::time::{Duration, Instant};
 
 fn percentiles(name: &str, mut samples: Vec<Duration>) {
@@ -31,13 +31,7 @@ fn main() {
         let mut samples = Vec::with_capacity(runs);
         for _ in 0..runs {
             let start = Instant::now();
-            let req = Request {
-                operation: Operation::Create,
-                object: Some(&object),
-                old_object: None,
-                namespace: None,
-                mutate,
-            };
+            let req = Request::create(&object).mutating(mutate);
             let outcome = evaluate(&req, &policies, &NoLookups).map(|e| e.violations.len());
             samples.push(start.elapsed());
             let _ = std::hint::black_box(outcome);
@@ -56,13 +50,7 @@ fn main() {
         let start = Instant::now();
         // As the webhook parses: only the fields the rules read.
         let object: RuleInput = serde_json::from_slice(&bytes).unwrap_or_default();
-        let req = Request {
-            operation: Operation::Create,
-            object: Some(&object.0),
-            old_object: None,
-            namespace: None,
-            mutate: false,
-        };
+        let req = Request::create(&object.0);
         let outcome = evaluate(&req, &policies, &NoLookups).map(|e| e.violations.len());
         samples.push(start.elapsed());
         let _ = std::hint::black_box(outcome);

@@ -180,6 +180,24 @@ pub struct Request<'a> {
     pub mutate: bool,
 }
 
+impl<'a> Request<'a> {
+    /// A CREATE of `object`, judged as written (no mutation).
+    pub fn create(object: &'a Value) -> Request<'a> {
+        Request {
+            operation: Operation::Create,
+            object: Some(object),
+            old_object: None,
+            namespace: None,
+            mutate: false,
+        }
+    }
+
+    /// The same request, with the mutation computed and judged as applied.
+    pub fn mutating(self, mutate: bool) -> Request<'a> {
+        Request { mutate, ..self }
+    }
+}
+
 /// The outcome.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Evaluation {

@@ -172,7 +172,7 @@ impl<'de> Visitor<'de> for PruneVisitor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{NoLookups, Operation, PolicySet, Request, evaluate, fixtures};
+    use crate::{NoLookups, PolicySet, Request, evaluate, fixtures};
     use serde_json::json;
 
     #[test]
@@ -218,13 +218,7 @@ mod tests {
             let pruned: RuleInput = serde_json::from_str(&full.to_string()).unwrap_or_default();
             for mutate in [false, true] {
                 let on = |object: &Value| {
-                    let req = Request {
-                        operation: Operation::Create,
-                        object: Some(object),
-                        old_object: None,
-                        namespace: None,
-                        mutate,
-                    };
+                    let req = Request::create(object).mutating(mutate);
                     evaluate(&req, &PolicySet::builtin(), &NoLookups)
                 };
                 assert_eq!(on(&pruned.0), on(&full), "{full}");

@@ -44,13 +44,7 @@ fn without(mut value: Value, pointer: &str) -> Value {
 }
 
 fn check_with(object: &Value, sources: &dyn SourceView, mutate: bool) -> Evaluation {
-    let request = Request {
-        operation: Operation::Create,
-        object: Some(object),
-        old_object: None,
-        namespace: None,
-        mutate,
-    };
+    let request = Request::create(object).mutating(mutate);
     evaluate(&request, &PolicySet::builtin(), sources).unwrap()
 }
 
@@ -359,13 +353,7 @@ fn allowed_source_namespaces_when_enabled() {
             "/chart/spec/sourceRef/namespace",
             json!(ns),
         ));
-        let req = Request {
-            operation: Operation::Create,
-            object: Some(&object),
-            old_object: None,
-            namespace: None,
-            mutate: false,
-        };
+        let req = Request::create(&object);
         evaluate(&req, &set, &NoLookups).unwrap()
     };
     assert!(run("shared-sources").violations.is_empty());
@@ -601,13 +589,7 @@ fn policy_actions_change_the_outcome() {
         json!("^6"),
     );
     let object = hr(with(spec, "/maxHistory", json!(4)));
-    let req = Request {
-        operation: Operation::Create,
-        object: Some(&object),
-        old_object: None,
-        namespace: None,
-        mutate: false,
-    };
+    let req = Request::create(&object);
     let e = evaluate(&req, &set, &NoLookups).unwrap();
     let actions: Vec<(RuleId, Action)> = e.violations.iter().map(|v| (v.rule, v.action)).collect();
     assert_eq!(
@@ -629,13 +611,7 @@ fn policy_actions_change_the_outcome() {
 #[test]
 fn other_kinds_are_rejected_as_unsupported() {
     let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}});
-    let req = Request {
-        operation: Operation::Create,
-        object: Some(&pod),
-        old_object: None,
-        namespace: None,
-        mutate: false,
-    };
+    let req = Request::create(&pod);
     let err = evaluate(&req, &PolicySet::builtin(), &NoLookups).unwrap_err();
     assert_eq!(
         err.to_string(),
