@@ -32,6 +32,8 @@ pub struct Attributes {
     pub operation: &'static str,
     /// Labels of the namespace, for namespaceSelector.
     pub namespace_labels: serde_json::Map<String, Value>,
+    /// The request is `dryRun=All`: webhooks are told, so they skip side effects.
+    pub dry_run: bool,
 }
 
 /// A refusal: HTTP status code and the message for the client.
@@ -264,7 +266,7 @@ async fn call(
         "requestResource": {"group": attrs.group, "version": attrs.version, "resource": attrs.plural},
         "name": attrs.name, "namespace": attrs.namespace, "operation": attrs.operation,
         "userInfo": {"username": "emulator-admin", "groups": ["system:masters", "system:authenticated"]},
-        "object": object, "oldObject": old, "dryRun": false}});
+        "object": object, "oldObject": old, "dryRun": attrs.dry_run}});
     let body = serde_json::to_vec(&review).map_err(|e| e.to_string())?;
 
     let exchange = async {

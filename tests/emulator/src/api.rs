@@ -316,6 +316,7 @@ async fn admit(
         name,
         operation,
         namespace_labels,
+        dry_run: target.dry_run,
     };
     match crate::admission::admit(&mutating, &validating, &attrs, object, old.as_ref()).await {
         Ok(result) => Ok(Some(result)),
@@ -422,7 +423,28 @@ fn selected(object: &Value, query: &HashMap<String, String>) -> bool {
 
 fn list(state: &Shared, target: &Target, query: &HashMap<String, String>) -> Response {
     let inner = lock(state);
-    let items: Vec<Value> = inner
+    let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
+        None | Some(Ok(0)) => usize::MAX,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return status(400, "BadRequest", "limit must be a non-negative integer"),
+    };
+    // The token is the (namespace, name) of the last item served; items come in key order, so the
+    // next page starts after it. The apiserver serves pages from a snapshot at the first page's
+    // resourceVersion; here later pages see current data (see EMULATOR.md).
+    let after = match query.get("continue").filter(|c| !c.is_empty()) {
+        None => None,
+        Some(token) => match decode_continue(token) {
+            Some(after) => Some(after),
+            None => {
+                return status(
+                    400,
+                    "BadRequest",
+                    "continue key is not valid: malformed token",
+                );
+            }
+        },
+    };
+    let mut selected_items = inner
         .store
         .list(
             &target.resource.group,
@@ -431,12 +453,63 @@ fn list(state: &Shared, target: &Target, query: &HashMap<String, String>) -> Res
         )
         .into_iter()
         .filter(|o| selected(o, query))
+        .filter(|o| after.as_ref().is_none_or(|a| &position(o) > a))
+        .peekable();
+    let mut items = Vec::new();
+    while items.len() < limit {
+        match selected_items.next() {
+            Some(o) => items.push(o),
+            None => break,
+        }
+    }
+    let mut metadata = json!({"resourceVersion": inner.store.revision().to_string()});
+    if selected_items.peek().is_some()
+        && let Some(last) = items.last()
+    {
+        metadata["continue"] = json!(encode_continue(&position(last)));
+        metadata["remainingItemCount"] = json!(selected_items.count());
+    }
+    let items: Vec<Value> = items
+        .into_iter()
         .map(|o| served(&target.resource, o))
         .collect();
     ok(
         json!({"kind": format!("{}List", target.resource.kind), "apiVersion": target.resource.api_version(),
-              "metadata": {"resourceVersion": inner.store.revision().to_string()}, "items": items}),
+              "metadata": metadata, "items": items}),
     )
+}
+
+/// (namespace, name): the order the store lists objects in.
+fn position(object: &Value) -> (String, String) {
+    let field = |p: &str| {
+        object
+            .pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    (field("/metadata/namespace"), field("/metadata/name"))
+}
+
+/// Continue tokens are opaque to clients: hex of `namespace/name`.
+fn encode_continue((namespace, name): &(String, String)) -> String {
+    format!("{namespace}/{name}")
+        .bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn decode_continue(token: &str) -> Option<(String, String)> {
+    if token.len() % 2 != 0 {
+        return None;
+    }
+    let bytes = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (namespace, name) = text.split_once('/')?;
+    Some((namespace.to_string(), name.to_string()))
 }
 
 fn parse_body(body: &[u8]) -> Result<Value, String> {
@@ -1015,9 +1088,17 @@ fn watch_stream(state: Shared, target: Target, query: HashMap<String, String>) -
                 .map(|o| watch_event("ADDED", served(&target.resource, o)))
                 .collect(),
         };
+        let mut backlog = backlog;
+        // kube-rs streaming lists (sendInitialEvents) wait for this bookmark to know the
+        // initial state is complete.
+        if flag(&query, "allowWatchBookmarks") && flag(&query, "sendInitialEvents") {
+            backlog.push(bookmark(&target.resource, inner.store.revision(), true));
+        }
         (backlog, receiver)
     };
     let resource = target.resource.clone();
+    let target_resource = target.resource.clone();
+    let wants_bookmarks = flag(&query, "allowWatchBookmarks");
     let live = tokio_stream::wrappers::BroadcastStream::new(receiver).filter_map(move |event| {
         let out = match event {
             Ok(e) if relevant(&target, &query, &e) => Some(Ok::<_, std::io::Error>(watch_event(
@@ -1028,6 +1109,22 @@ fn watch_stream(state: Shared, target: Target, query: HashMap<String, String>) -
         };
         async move { out }
     });
+    // Periodic bookmarks, as the apiserver sends about once a minute, let clients resume
+    // from a recent version after a reconnect.
+    let bookmarks = wants_bookmarks.then(|| {
+        let state = state.clone();
+        let resource = target_resource.clone();
+        let period = std::time::Duration::from_secs(BOOKMARK_PERIOD_SECS);
+        tokio_stream::wrappers::IntervalStream::new(tokio::time::interval_at(
+            tokio::time::Instant::now() + period,
+            period,
+        ))
+        .map(move |_| Ok(bookmark(&resource, lock(&state).store.revision(), false)))
+    });
+    let live = match bookmarks {
+        Some(b) => futures::stream::select(live, b).boxed(),
+        None => live.boxed(),
+    };
     let stream = futures::stream::iter(backlog.into_iter().map(Ok)).chain(live);
     let stream = tokio_stream::StreamExt::timeout(stream, std::time::Duration::from_secs(timeout))
         .take_while(|item| futures::future::ready(item.is_ok()))
@@ -1037,6 +1134,25 @@ fn watch_stream(state: Shared, target: Target, query: HashMap<String, String>) -
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from_stream(stream))
         .unwrap_or_else(|_| status(500, "InternalError", "building the watch response"))
+}
+
+/// Seconds between bookmarks on a watch that allows them.
+const BOOKMARK_PERIOD_SECS: u64 = 30;
+
+fn flag(query: &HashMap<String, String>, name: &str) -> bool {
+    query.get(name).is_some_and(|v| v == "true" || v == "1")
+}
+
+/// A BOOKMARK event: only the kind and a resourceVersion, as the apiserver sends it.
+fn bookmark(resource: &Resource, revision: u64, initial_events_end: bool) -> Bytes {
+    let mut metadata = json!({"resourceVersion": revision.to_string()});
+    if initial_events_end {
+        metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    watch_event(
+        "BOOKMARK",
+        json!({"kind": resource.kind, "apiVersion": resource.api_version(), "metadata": metadata}),
+    )
 }
 
 fn relevant(target: &Target, query: &HashMap<String, String>, event: &Event) -> bool {

@@ -279,3 +279,70 @@ async fn server_side_apply_from_two_managers_conflicts_until_forced() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn lists_page_with_limit_and_continue() {
+    let emulator = Emulator::start(0).await.unwrap();
+    let client = client(&emulator).await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    for i in 0..5 {
+        let cm: ConfigMap = serde_json::from_value(
+            json!({"metadata": {"name": format!("cm-{i}"), "labels": {"page": "yes"}}}),
+        )
+        .unwrap();
+        api.create(&PostParams::default(), &cm).await.unwrap();
+    }
+    let mut names = Vec::new();
+    let mut params = kube::api::ListParams::default().labels("page=yes").limit(2);
+    let mut pages = 0;
+    loop {
+        let page = api.list(&params).await.unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 2);
+        names.extend(page.items.into_iter().map(|c| c.metadata.name.unwrap()));
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => {
+                assert!(page.metadata.remaining_item_count.is_some());
+                params = params.continue_token(&token);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(names, ["cm-0", "cm-1", "cm-2", "cm-3", "cm-4"]);
+    let bad = api
+        .list(&kube::api::ListParams::default().continue_token("zz"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(bad, kube::Error::Api(ref s) if s.code == 400),
+        "{bad:?}"
+    );
+}
+
+#[tokio::test]
+async fn streaming_list_watchers_get_the_initial_events_end_bookmark() {
+    let emulator = Emulator::start(0).await.unwrap();
+    let client = client(&emulator).await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "before"}})).unwrap();
+    api.create(&PostParams::default(), &cm).await.unwrap();
+    // kube-rs's streaming list waits for the bookmark that ends the initial events: without it
+    // the watcher would never report InitDone.
+    let config = watcher::Config::default().streaming_lists();
+    let mut stream = Box::pin(watcher(api.clone(), config));
+    let seen = tokio::time::timeout(Duration::from_secs(5), async {
+        let mut out = Vec::new();
+        while let Some(Ok(event)) = stream.next().await {
+            match event {
+                watcher::Event::InitApply(cm) => out.push(cm.metadata.name.unwrap()),
+                watcher::Event::InitDone => break,
+                _ => {}
+            }
+        }
+        out
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen, ["before"]);
+}
