@@ -500,7 +500,7 @@ fn encode_continue((namespace, name): &(String, String)) -> String {
 }
 
 fn decode_continue(token: &str) -> Option<(String, String)> {
-    if token.len() % 2 != 0 {
+    if !token.len().is_multiple_of(2) {
         return None;
     }
     let bytes = (0..token.len())
