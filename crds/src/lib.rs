@@ -10,6 +10,7 @@ pub mod conditions;
 pub mod crdgen;
 pub mod helmrelease;
 pub mod meta;
+pub mod naming;
 pub mod policy;
 pub mod source;
 

@@ -108,11 +108,22 @@ pub struct CheckArgs {
     pub strict: bool,
 }
 
+/// Names a release: a HelmRelease, or a Helm release with `--release`.
+#[derive(Args, Debug, Clone)]
+pub struct ReleaseName {
+    /// HelmRelease name (its Helm release is found as Flux names it), or a Helm release name.
+    pub name: String,
+    /// Treat NAME as a Helm release name, not a HelmRelease.
+    #[arg(long)]
+    pub release: bool,
+}
+
 /// Arguments of `history`.
 #[derive(Args, Debug)]
 pub struct HistoryArgs {
-    /// Release name.
-    pub name: String,
+    /// The release.
+    #[command(flatten)]
+    pub target: ReleaseName,
     /// Show at most this many of the newest revisions.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max: u32,

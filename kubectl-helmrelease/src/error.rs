@@ -34,6 +34,12 @@ pub enum Error {
     /// The request cannot be served as given.
     #[error("{0}")]
     Usage(String),
+    /// The cluster could not be read.
+    #[error("{0}")]
+    Cluster(String),
+    /// The cluster does not serve what was asked for.
+    #[error("not found: {0}")]
+    ClusterNotFound(String),
     /// Writing output failed.
     #[error("writing output: {0}")]
     Output(#[source] std::io::Error),
@@ -49,6 +55,8 @@ impl Error {
             Error::Release(_) => "release",
             Error::NotFound(_) => "not_found",
             Error::Usage(_) => "usage",
+            Error::Cluster(_) => "cluster",
+            Error::ClusterNotFound(_) => "cluster_not_found",
             Error::Output(_) => "output",
         }
     }

@@ -2,6 +2,8 @@
 
 use crate::cli::{HistoryArgs, Output};
 use crate::output::{Cell, Table};
+use crate::source::Releases;
+use crate::target::{self, Target};
 use crate::{Context, Error, Result, output};
 use helmrelease_release::{History, Status, history};
 use serde::Serialize;
@@ -24,6 +26,9 @@ pub struct Row {
     /// Stored payload bytes (only in `-o wide`).
     #[serde(skip)]
     pub stored_bytes: usize,
+    /// Which Flux `status.history` snapshot points at this revision: `current` or `previous`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<&'static str>,
 }
 
 /// Rows of a history, oldest first, at most `max` of the newest.
@@ -41,6 +46,7 @@ pub fn rows(history: &History<'_>, max: usize) -> Vec<Row> {
             app_version: r.release.app_version().to_string(),
             description: r.release.description().to_string(),
             stored_bytes: r.stored_bytes,
+            snapshot: None,
         })
         .collect()
 }
@@ -100,6 +106,10 @@ pub fn render(rows: &[Row], ctx: &Context) -> Result<String> {
             if wide {
                 headers.insert(5, "STORED");
             }
+            let flux = rows.iter().any(|r| r.snapshot.is_some());
+            if flux {
+                headers.push("FLUX");
+            }
             let table = Table {
                 headers,
                 rows: rows
@@ -119,6 +129,9 @@ pub fn render(rows: &[Row], ctx: &Context) -> Result<String> {
                         if wide {
                             cells.insert(5, human_bytes(r.stored_bytes).into());
                         }
+                        if flux {
+                            cells.push(r.snapshot.unwrap_or_default().into());
+                        }
                         cells
                     })
                     .collect(),
@@ -128,56 +141,65 @@ pub fn render(rows: &[Row], ctx: &Context) -> Result<String> {
     }
 }
 
-/// Runs `history` over the inventory.
+/// Runs `history`.
 pub fn run(args: &HistoryArgs, ctx: &Context) -> Result<String> {
-    let inventory = ctx.inventory()?;
-    let namespace = ctx.namespace.as_deref();
-    // A corrupt revision of this release makes its history wrong: say so instead of hiding it.
-    if let Some(broken) = inventory.broken.iter().find(|b| {
-        b.release
-            .as_ref()
-            .is_some_and(|(ns, name)| name == &args.name && namespace.is_none_or(|n| n == ns))
-    }) {
+    let mut session = ctx.session()?;
+    let target = target::resolve(&session, &args.target.name, args.target.release)?;
+    let releases = session.releases(target.namespace.as_deref(), Some(&target.release))?;
+    let history = one_history(&releases, &target)?;
+    let mut rows = rows(&history, args.max as usize);
+    if let Some(hr) = &target.helmrelease {
+        let snapshots = target::snapshot_versions(&hr.object);
+        for row in &mut rows {
+            row.snapshot = match snapshots.iter().position(|v| *v == row.revision) {
+                Some(0) => Some("current"),
+                Some(_) => Some("previous"),
+                None => None,
+            };
+        }
+    }
+    render(&rows, ctx)
+}
+
+/// The one history a target names, or an error that says why there is none or several. A
+/// corrupt revision makes a history wrong, so it is an error too.
+pub fn one_history<'a>(releases: &'a Releases, target: &Target) -> Result<History<'a>> {
+    let namespace = target.namespace.as_deref();
+    if let Some(broken) = releases.broken.first() {
         return Err(Error::Usage(broken.error.to_string()));
     }
-    let mut found = history::find(&inventory.releases, &args.name, namespace);
+    let mut found = history::find(&releases.releases, &target.release, namespace);
     match found.len() {
         0 => Err(Error::NotFound(not_found_message(
-            &args.name,
+            &target.release,
             namespace,
-            &inventory.releases,
+            target,
         ))),
-        1 => render(&rows(&found.remove(0), args.max as usize), ctx),
+        1 => Ok(found.remove(0)),
         _ => {
             let namespaces: Vec<_> = found.iter().map(|h| h.namespace.as_str()).collect();
             Err(Error::Usage(format!(
                 "release {:?} exists in namespaces {}; pick one with -n",
-                args.name,
+                target.release,
                 namespaces.join(", ")
             )))
         }
     }
 }
 
-fn not_found_message(
-    name: &str,
-    namespace: Option<&str>,
-    all: &[helmrelease_release::StoredRelease],
-) -> String {
+fn not_found_message(name: &str, namespace: Option<&str>, target: &Target) -> String {
     let where_ = namespace
         .map(|ns| format!(" in namespace {ns:?}"))
         .unwrap_or_default();
-    let known: Vec<String> = history::group(all)
-        .keys()
-        .map(|(ns, n)| format!("{ns}/{n}"))
-        .collect();
-    if known.is_empty() {
-        format!("release {name:?} not found{where_}: the input holds no Helm releases")
-    } else {
-        format!(
-            "release {name:?} not found{where_}; releases in the input: {}",
-            known.join(", ")
-        )
+    match &target.helmrelease {
+        Some(hr) => format!(
+            "HelmRelease {}/{} has no Helm release yet: no revision of release {name:?}{where_}",
+            crate::source::str_at(&hr.object, "/metadata/namespace"),
+            crate::source::str_at(&hr.object, "/metadata/name"),
+        ),
+        None => format!(
+            "release {name:?} not found{where_}; `kubectl helmrelease list -A` shows the releases there are"
+        ),
     }
 }
 
@@ -209,6 +231,7 @@ mod tests {
             app_version: "6.6.0".into(),
             description: "Upgrade \"podinfo\" failed".into(),
             stored_bytes: 10,
+            snapshot: None,
         };
         let json = output::json(&vec![row]).unwrap_or_default();
         let back: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();

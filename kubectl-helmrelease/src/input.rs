@@ -149,6 +149,10 @@ impl Pending {
     }
 
     fn finish(self) -> Result<Inventory> {
+        Ok(self.finish_decoded())
+    }
+
+    fn finish_decoded(self) -> Inventory {
         let Pending {
             objects,
             release_objects,
@@ -165,11 +169,11 @@ impl Pending {
                 }),
             }
         }
-        Ok(Inventory {
+        Inventory {
             objects,
             releases,
             broken,
-        })
+        }
     }
 }
 
@@ -223,6 +227,20 @@ fn release_of(object: &Value) -> Option<(String, String)> {
         .and_then(Value::as_str)
         .and_then(parse_object_name)
         .map(|(name, _)| (namespace.to_string(), name.to_string()))
+}
+
+/// Sorts objects read elsewhere (a cluster) into an inventory, decoding release objects on
+/// every core.
+pub fn decode_objects(objects: Vec<SourcedObject>) -> Inventory {
+    let mut pending = Pending::default();
+    for object in objects {
+        if is_release_object(&object.object) {
+            pending.release_objects.push(object);
+        } else {
+            pending.objects.push(object);
+        }
+    }
+    pending.finish_decoded()
 }
 
 /// Reads one file's content into an inventory.

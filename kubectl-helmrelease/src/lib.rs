@@ -5,10 +5,14 @@
 
 pub mod check;
 pub mod cli;
+pub mod cluster;
 mod error;
+pub mod fixtures;
 pub mod history;
 pub mod input;
 pub mod output;
+pub mod source;
+pub mod target;
 
 pub use error::{Error, Result};
 
@@ -27,8 +31,16 @@ pub struct Context {
     pub color: bool,
     /// `-n`, when given (and not overridden by `-A`).
     pub namespace: Option<String>,
+    /// `-A`.
+    pub all_namespaces: bool,
     /// `--from-file` paths.
     pub from_file: Vec<PathBuf>,
+    /// `--kubeconfig`.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--context`.
+    pub kube_context: Option<String>,
+    /// `--show-secrets`.
+    pub show_secrets: bool,
     /// Zone for printed times (the local zone, like Helm).
     pub time_zone: jiff::tz::TimeZone,
 }
@@ -52,20 +64,18 @@ impl Context {
             } else {
                 global.namespace.clone()
             },
+            all_namespaces: global.all_namespaces,
             from_file: global.from_file.clone(),
+            kubeconfig: global.kubeconfig.clone(),
+            kube_context: global.context.clone(),
+            show_secrets: global.show_secrets,
             time_zone: jiff::tz::TimeZone::system(),
         }
     }
 
-    /// The objects to work on.
-    pub fn inventory(&self) -> Result<input::Inventory> {
-        if self.from_file.is_empty() {
-            return Err(Error::Usage(
-                "reading from a cluster is not available yet; pass --from-file PATH (files, folders, or - for stdin)"
-                    .to_string(),
-            ));
-        }
-        input::load(&self.from_file)
+    /// Opens the files or the cluster to read from.
+    pub fn session(&self) -> Result<source::Session> {
+        source::Session::open(self)
     }
 }
 

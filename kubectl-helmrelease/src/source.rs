@@ -1,0 +1,305 @@
+//! Where objects come from: files (`--from-file`) or a cluster. Commands ask a [`Session`] for
+//! what they need (HelmReleases, release revisions, events, live objects) and do not care
+//! which; from a cluster only that is fetched, with label selectors, and decoded in parallel.
+
+use crate::cluster::{self, Cluster};
+use crate::input::{self, BrokenRelease, Inventory, SourcedObject};
+use crate::{Context, Result};
+use helmrelease_release::StoredRelease;
+use serde_json::Value;
+
+/// Release revisions read for a command.
+#[derive(Debug, Default)]
+pub struct Releases {
+    /// Decoded revisions.
+    pub releases: Vec<StoredRelease>,
+    /// Release objects that did not decode.
+    pub broken: Vec<BrokenRelease>,
+}
+
+/// The source of objects for one command.
+#[derive(Debug)]
+pub struct Session {
+    backend: Backend,
+    /// Namespace the command is scoped to; `None` for all (`-A`, or files without `-n`).
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug)]
+enum Backend {
+    Files(Inventory),
+    Cluster(Cluster),
+}
+
+/// Kinds that make up the Flux side of an audit, besides HelmReleases.
+const POLICY_KINDS: [cluster::Resource; 4] = [
+    cluster::Resource {
+        group: "policy.helmrelease.dev",
+        version: "v1alpha1",
+        plural: "helmreleasepolicies",
+        kind: "HelmReleasePolicy",
+    },
+    cluster::Resource {
+        group: "source.toolkit.fluxcd.io",
+        version: "v1",
+        plural: "helmrepositories",
+        kind: "HelmRepository",
+    },
+    cluster::Resource {
+        group: "source.toolkit.fluxcd.io",
+        version: "v1",
+        plural: "helmcharts",
+        kind: "HelmChart",
+    },
+    cluster::Resource {
+        group: "source.toolkit.fluxcd.io",
+        version: "v1",
+        plural: "ocirepositories",
+        kind: "OCIRepository",
+    },
+];
+
+impl Session {
+    /// Opens the files or connects to the cluster the flags name.
+    pub fn open(ctx: &Context) -> Result<Session> {
+        if !ctx.from_file.is_empty() {
+            return Ok(Session {
+                backend: Backend::Files(input::load(&ctx.from_file)?),
+                namespace: ctx.namespace.clone(),
+            });
+        }
+        let cluster = Cluster::connect(ctx.kubeconfig.as_deref(), ctx.kube_context.as_deref())?;
+        let namespace = if ctx.all_namespaces {
+            None
+        } else {
+            Some(
+                ctx.namespace
+                    .clone()
+                    .unwrap_or_else(|| cluster.default_namespace.clone()),
+            )
+        };
+        Ok(Session {
+            backend: Backend::Cluster(cluster),
+            namespace,
+        })
+    }
+
+    /// A session over objects already in memory (tests, benchmarks).
+    pub fn from_inventory(inventory: Inventory, namespace: Option<String>) -> Session {
+        Session {
+            backend: Backend::Files(inventory),
+            namespace,
+        }
+    }
+
+    /// Whether objects come from files.
+    pub fn is_files(&self) -> bool {
+        matches!(self.backend, Backend::Files(_))
+    }
+
+    /// HelmReleases in `namespace` (or all namespaces).
+    pub fn helmreleases(&self, namespace: Option<&str>) -> Result<Vec<SourcedObject>> {
+        self.objects_of("helm.toolkit.fluxcd.io", "HelmRelease", namespace)
+            .map(|mut all| {
+                all.sort_by_key(|o| sort_key(&o.object));
+                all
+            })
+    }
+
+    /// Objects the policy engine looks at: HelmReleases, Helm sources and HelmReleasePolicies.
+    pub fn policy_objects(&self, namespace: Option<&str>) -> Result<Vec<SourcedObject>> {
+        let mut out = self.helmreleases(namespace)?;
+        for resource in &POLICY_KINDS {
+            // Policies are cluster-scoped and apply everywhere; sources are namespaced.
+            let ns = if resource.kind == "HelmReleasePolicy" {
+                None
+            } else {
+                namespace
+            };
+            out.extend(self.objects_of(resource.group, resource.kind, ns)?);
+        }
+        Ok(out)
+    }
+
+    fn objects_of(
+        &self,
+        group: &str,
+        kind: &str,
+        namespace: Option<&str>,
+    ) -> Result<Vec<SourcedObject>> {
+        match &self.backend {
+            Backend::Files(inv) => Ok(inv
+                .objects
+                .iter()
+                .filter(|o| {
+                    str_at(&o.object, "/kind") == kind
+                        && group_of(&str_at(&o.object, "/apiVersion")) == group
+                        && namespace.is_none_or(|ns| str_at(&o.object, "/metadata/namespace") == ns)
+                })
+                .cloned()
+                .collect()),
+            Backend::Cluster(cluster) => {
+                let resource = if kind == "HelmRelease" {
+                    cluster::HELMRELEASES
+                } else {
+                    match POLICY_KINDS.iter().find(|r| r.kind == kind) {
+                        Some(r) => *r,
+                        None => return Ok(Vec::new()),
+                    }
+                };
+                Ok(cluster
+                    .list_if_served(&resource, namespace, None)?
+                    .into_iter()
+                    .map(|object| SourcedObject {
+                        origin: "cluster".to_string(),
+                        line: 0,
+                        object,
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Release revisions in `namespace` (or all), of one release when `name` is given.
+    /// From files the matching revisions move out of the session: each command reads them once.
+    pub fn releases(&mut self, namespace: Option<&str>, name: Option<&str>) -> Result<Releases> {
+        let wanted = |ns: &str, n: &str| {
+            namespace.is_none_or(|want| want == ns) && name.is_none_or(|want| want == n)
+        };
+        match &mut self.backend {
+            Backend::Files(inv) => {
+                let (releases, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut inv.releases)
+                    .into_iter()
+                    .partition(|r| wanted(&r.namespace, &r.release.name));
+                inv.releases = rest;
+                let (broken, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut inv.broken)
+                    .into_iter()
+                    .partition(|b| b.release.as_ref().is_some_and(|(ns, n)| wanted(ns, n)));
+                inv.broken = rest;
+                Ok(Releases { releases, broken })
+            }
+            Backend::Cluster(cluster) => {
+                // Helm labels every release Secret `owner=helm` and `name=<release>`.
+                let labels = match name {
+                    Some(n) => format!("owner=helm,name={n}"),
+                    None => "owner=helm".to_string(),
+                };
+                let objects: Vec<SourcedObject> = cluster
+                    .list(&cluster::SECRETS, namespace, Some(&labels), None)?
+                    .into_iter()
+                    .map(|object| SourcedObject {
+                        origin: String::new(),
+                        line: 0,
+                        object,
+                    })
+                    .collect();
+                let inv = input::decode_objects(objects);
+                Ok(Releases {
+                    releases: inv.releases,
+                    broken: inv.broken,
+                })
+            }
+        }
+    }
+
+    /// Events about one object, oldest first.
+    pub fn events(&self, namespace: &str, kind: &str, name: &str) -> Result<Vec<Value>> {
+        let about = |e: &Value| {
+            str_at(e, "/involvedObject/kind") == kind && str_at(e, "/involvedObject/name") == name
+        };
+        let mut events: Vec<Value> = match &self.backend {
+            Backend::Files(inv) => inv
+                .objects
+                .iter()
+                .map(|o| &o.object)
+                .filter(|o| {
+                    str_at(o, "/kind") == "Event" && str_at(o, "/metadata/namespace") == namespace
+                })
+                .filter(|o| about(o))
+                .cloned()
+                .collect(),
+            Backend::Cluster(cluster) => {
+                let fields = format!("involvedObject.kind={kind},involvedObject.name={name}");
+                cluster
+                    .list(&cluster::EVENTS, Some(namespace), None, Some(&fields))?
+                    .into_iter()
+                    // Servers that ignore the field selector still give the right answer.
+                    .filter(|e| about(e))
+                    .collect()
+            }
+        };
+        events.sort_by_key(event_time);
+        Ok(events)
+    }
+
+    /// The live object with this identity, if it exists. `namespace` is where a namespaced
+    /// object without one in the manifest lives (the release namespace).
+    pub fn live(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>> {
+        match &self.backend {
+            Backend::Files(inv) => Ok(inv
+                .objects
+                .iter()
+                .map(|o| &o.object)
+                .find(|o| {
+                    str_at(o, "/kind") == kind
+                        && group_of(&str_at(o, "/apiVersion")) == group_of(api_version)
+                        && str_at(o, "/metadata/name") == name
+                        && {
+                            let ns = str_at(o, "/metadata/namespace");
+                            // A cluster-scoped object in a dump has no namespace.
+                            ns.is_empty() || ns == namespace
+                        }
+                })
+                .cloned()),
+            Backend::Cluster(cluster) => cluster.get(api_version, kind, namespace, name),
+        }
+    }
+
+    /// Whether a kind is namespaced: discovery on a cluster, `None` when unknown (files).
+    pub fn namespaced(&self, api_version: &str, kind: &str) -> Result<Option<bool>> {
+        match &self.backend {
+            Backend::Files(_) => Ok(None),
+            Backend::Cluster(cluster) => cluster.namespaced(api_version, kind),
+        }
+    }
+}
+
+/// `lastTimestamp`, else `eventTime`, else creation: events carry one of them.
+fn event_time(event: &Value) -> String {
+    [
+        "/lastTimestamp",
+        "/eventTime",
+        "/metadata/creationTimestamp",
+    ]
+    .iter()
+    .map(|p| str_at(event, p))
+    .find(|t| !t.is_empty())
+    .unwrap_or_default()
+}
+
+fn sort_key(object: &Value) -> (String, String) {
+    (
+        str_at(object, "/metadata/namespace"),
+        str_at(object, "/metadata/name"),
+    )
+}
+
+/// The group of an apiVersion (`""` for the core group).
+pub fn group_of(api_version: &str) -> &str {
+    api_version.rsplit_once('/').map_or("", |(g, _)| g)
+}
+
+/// A string field, empty when absent.
+pub fn str_at(object: &Value, pointer: &str) -> String {
+    object
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
