@@ -6,6 +6,7 @@ use crate::{Context, Error, Outcome, Result, output};
 use helmrelease_policy::{Action, Lookups, ObjectIndex, Operation, PolicySet, Request, evaluate};
 use serde::Serialize;
 use serde_json::Value;
+use std::path::PathBuf;
 
 /// How serious a finding is.
 #[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,12 +46,17 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn line_text(&self) -> String {
-        let object = if self.namespace.is_empty() {
+    /// `Kind namespace/name`, or `Kind name` without a namespace.
+    pub fn object(&self) -> String {
+        if self.namespace.is_empty() {
             format!("{} {}", self.kind, self.name)
         } else {
             format!("{} {}/{}", self.kind, self.namespace, self.name)
-        };
+        }
+    }
+
+    fn line_text(&self) -> String {
+        let object = self.object();
         let severity = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -132,12 +138,12 @@ fn str_at(object: &Value, pointer: &str) -> String {
 }
 
 /// Policies from `--policy` files and from HelmReleasePolicy objects in the input.
-fn policies(args: &CheckArgs, objects: &[SourcedObject]) -> Result<PolicySet> {
+pub fn policy_set(policy_files: &[PathBuf], objects: &[SourcedObject]) -> Result<PolicySet> {
     let mut found = Vec::new();
-    let policy_inventory = if args.policy.is_empty() {
+    let policy_inventory = if policy_files.is_empty() {
         None
     } else {
-        Some(input::load(&args.policy)?)
+        Some(input::load(policy_files)?)
     };
     let from_files = policy_inventory.iter().flat_map(|inv| inv.objects.iter());
     for sourced in objects.iter().chain(from_files) {
@@ -158,7 +164,7 @@ fn policies(args: &CheckArgs, objects: &[SourcedObject]) -> Result<PolicySet> {
     {
         return Err(Error::Usage(format!(
             "--policy {}: no HelmReleasePolicy objects found",
-            args.policy
+            policy_files
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
@@ -171,7 +177,7 @@ fn policies(args: &CheckArgs, objects: &[SourcedObject]) -> Result<PolicySet> {
 /// Runs `check`.
 pub fn run(args: &CheckArgs, ctx: &Context) -> Result<Outcome> {
     let inventory = input::load(&args.files)?;
-    let policies = policies(args, &inventory.objects)?;
+    let policies = policy_set(&args.policy, &inventory.objects)?;
     let namespace = ctx.namespace.as_deref().unwrap_or("default");
     let mut findings = findings(&inventory.objects, &policies, namespace);
     findings.sort_by(|a, b| (&a.file, a.line, a.severity).cmp(&(&b.file, b.line, b.severity)));

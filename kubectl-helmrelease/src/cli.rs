@@ -90,8 +90,120 @@ pub enum Command {
     /// `--policy` files set the rules; without any, the built-in defaults apply. Exit code: 0
     /// clean, 1 findings that the policy enforces (or any finding with --strict), 2 error.
     Check(CheckArgs),
+    /// HelmReleases and Helm releases in one table, like `flux get hr` and `helm list` together.
+    ///
+    /// One row per HelmRelease: its chart, the desired and deployed versions, the latest
+    /// revision and its Helm status, and the Ready condition. Release Secrets that no HelmRelease
+    /// owns are listed too, marked as such.
+    #[command(visible_alias = "ls")]
+    List,
+    /// Why a HelmRelease is in the state it is: conditions, failure counters, last attempt,
+    /// Flux's release snapshots, the latest revision and recent Events.
+    Status(StatusArgs),
     /// Revisions of a Helm release, oldest first, like `helm history`.
     History(HistoryArgs),
+    /// One part of a stored revision: values, manifest, notes, hooks, or all of them.
+    Get(GetArgs),
+    /// What changed between two revisions: manifests object by object, and values.
+    ///
+    /// Objects are matched by apiVersion, kind, namespace and name, so reordering is not a change.
+    /// Secret data is masked unless --show-secrets. Exit code: 0 same, 1 differ, 2 error.
+    Diff(DiffArgs),
+    /// Live objects against the manifest of the deployed revision.
+    ///
+    /// Only fields the manifest sets are compared: defaults and fields other controllers add are
+    /// not drift; Helm's ownership metadata and status are ignored; objects annotated or labelled
+    /// `helm.toolkit.fluxcd.io/driftDetection: disabled` are skipped; the HelmRelease's
+    /// `spec.driftDetection.ignore` rules apply. Without NAME, every release in scope is
+    /// summarised. Exit code: 0 none, 1 drift, 2 error.
+    Drift(DriftArgs),
+    /// One report over the cluster or files: policy violations, stuck and failed releases,
+    /// release storage size, orphaned release Secrets, HelmReleases without a release, and drift
+    /// with --drift. Exit code: 0 clean, 1 findings, 2 error.
+    Audit(AuditArgs),
+}
+
+/// Arguments of `status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The HelmRelease (or, with --release, the Helm release).
+    #[command(flatten)]
+    pub target: ReleaseName,
+}
+
+/// Parts of a revision for `get`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// User-supplied values (with --all, merged over the chart's defaults).
+    Values,
+    /// The rendered manifest.
+    Manifest,
+    /// The chart's NOTES.txt output.
+    Notes,
+    /// Hook manifests.
+    Hooks,
+    /// Everything: summary, values, hooks, manifest, notes.
+    All,
+}
+
+/// Arguments of `get`.
+#[derive(Args, Debug)]
+pub struct GetArgs {
+    /// What to print.
+    #[arg(value_enum)]
+    pub part: Part,
+    /// The release.
+    #[command(flatten)]
+    pub target: ReleaseName,
+    /// Revision (default: the latest).
+    #[arg(long)]
+    pub revision: Option<i64>,
+    /// With `values`: the computed values (chart defaults merged with the user's).
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// Arguments of `diff`.
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The release.
+    #[command(flatten)]
+    pub target: ReleaseName,
+    /// Revision to compare from (default: the one before --to-revision).
+    #[arg(long)]
+    pub revision: Option<i64>,
+    /// Revision to compare to (default: the latest).
+    #[arg(long)]
+    pub to_revision: Option<i64>,
+    /// Lines of context around each change (`--context` is kubectl's kubeconfig context).
+    #[arg(
+        long = "unified",
+        short = 'U',
+        visible_alias = "diff-context",
+        default_value_t = 3
+    )]
+    pub unified: usize,
+}
+
+/// Arguments of `drift`.
+#[derive(Args, Debug)]
+pub struct DriftArgs {
+    /// HelmRelease (or, with --release, Helm release); all releases in scope when omitted.
+    pub name: Option<String>,
+    /// Treat NAME as a Helm release name, not a HelmRelease.
+    #[arg(long)]
+    pub release: bool,
+}
+
+/// Arguments of `audit`.
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// Also compare every deployed release with its live objects.
+    #[arg(long)]
+    pub drift: bool,
+    /// Files with HelmReleasePolicy objects to apply on top of those in the source. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<PathBuf>,
 }
 
 /// Arguments of `check`.
@@ -127,4 +239,16 @@ pub struct HistoryArgs {
     /// Show at most this many of the newest revisions.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_do_not_clash() {
+        // Catches a subcommand flag that shadows a global one (clap panics on use otherwise).
+        Cli::command().debug_assert();
+    }
 }

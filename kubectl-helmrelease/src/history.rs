@@ -1,8 +1,8 @@
 //! `history`: the revisions of a release, like `helm history`.
 
-use crate::cli::{HistoryArgs, Output};
+use crate::cli::{HistoryArgs, Output, ReleaseName};
 use crate::output::{Cell, Table};
-use crate::source::Releases;
+use crate::source::{Releases, Session};
 use crate::target::{self, Target};
 use crate::{Context, Error, Result, output};
 use helmrelease_release::{History, Status, history};
@@ -141,11 +141,18 @@ pub fn render(rows: &[Row], ctx: &Context) -> Result<String> {
     }
 }
 
+/// Everything a command about one release needs: the session (for live objects and
+/// events), the resolved target and its revisions.
+pub fn open(ctx: &Context, name: &ReleaseName) -> Result<(Session, Target, Releases)> {
+    let mut session = ctx.session()?;
+    let target = target::resolve(&session, &name.name, name.release)?;
+    let releases = session.releases(target.namespace.as_deref(), Some(&target.release))?;
+    Ok((session, target, releases))
+}
+
 /// Runs `history`.
 pub fn run(args: &HistoryArgs, ctx: &Context) -> Result<String> {
-    let mut session = ctx.session()?;
-    let target = target::resolve(&session, &args.target.name, args.target.release)?;
-    let releases = session.releases(target.namespace.as_deref(), Some(&target.release))?;
+    let (_, target, releases) = open(ctx, &args.target)?;
     let history = one_history(&releases, &target)?;
     let mut rows = rows(&history, args.max as usize);
     if let Some(hr) = &target.helmrelease {

@@ -3,16 +3,23 @@
 //! The binary is a thin shell over [`run`]: commands are pure functions from an
 //! [`input::Inventory`] of objects to text, so they are tested without a cluster.
 
+pub mod audit;
 pub mod check;
 pub mod cli;
 pub mod cluster;
+pub mod diff;
+pub mod drift;
 mod error;
 pub mod fixtures;
+pub mod get;
 pub mod history;
 pub mod input;
+pub mod list;
 pub mod output;
 pub mod source;
+pub mod status;
 pub mod target;
+pub mod values;
 
 pub use error::{Error, Result};
 
@@ -105,5 +112,11 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     match &cli.command {
         Command::Check(args) => check::run(args, &ctx),
         Command::History(args) => history::run(args, &ctx).map(Outcome::from),
+        Command::List => list::run(&ctx),
+        Command::Status(args) => status::run(args, &ctx).map(Outcome::from),
+        Command::Get(args) => get::run(args, &ctx).map(Outcome::from),
+        Command::Diff(args) => diff::run(args, &ctx),
+        Command::Drift(args) => drift::run(args, &ctx),
+        Command::Audit(args) => audit::run(args, &ctx),
     }
 }

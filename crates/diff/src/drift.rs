@@ -160,7 +160,7 @@ pub fn is_cluster_scoped(api_version: &str, kind: &str) -> bool {
 
 /// Answers the scope of a kind given `apiVersion` and `kind`: `Some(true)` for cluster-scoped,
 /// `Some(false)` for namespaced, `None` when it does not know.
-pub type ScopeFn = dyn Fn(&str, &str) -> Option<bool>;
+pub type ScopeFn<'a> = dyn Fn(&str, &str) -> Option<bool> + 'a;
 
 /// How to compare; [`DriftOptions::new`] gives the defaults for a release namespace.
 #[derive(Clone, Copy, Default)]
@@ -174,7 +174,7 @@ pub struct DriftOptions<'a> {
     /// Scope of kinds the built-in list lacks (custom resources), given `apiVersion` and `kind`:
     /// `Some(true)` for cluster-scoped, `Some(false)` for namespaced, `None` to fall back to
     /// [`is_cluster_scoped`].
-    pub scope: Option<&'a ScopeFn>,
+    pub scope: Option<&'a ScopeFn<'a>>,
 }
 
 impl fmt::Debug for DriftOptions<'_> {
