@@ -129,8 +129,12 @@ impl Cluster {
             }
         })?;
         let default_namespace = config.default_namespace.clone();
-        let client = kube::Client::try_from(config)
-            .map_err(|e| Error::Cluster(format!("building the client: {e}")))?;
+        // The client spawns its request buffer onto the runtime it is built in.
+        let client = {
+            let _entered = runtime.enter();
+            kube::Client::try_from(config)
+        }
+        .map_err(|e| Error::Cluster(format!("building the client: {e}")))?;
         Ok(Cluster {
             client,
             runtime,

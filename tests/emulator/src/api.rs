@@ -98,6 +98,30 @@ pub async fn handle(
         ["openapi", "v3", "apis", group, version] => {
             return list_or_404(lock(&state).registry.openapi_document(group, version));
         }
+        // kubectl validates `kind: List` files with the v2 document (protobuf). An empty
+        // Swagger 2.0 document says "no schemas", so items are not validated client-side; the
+        // server still validates custom resources against their CRD.
+        ["openapi", "v2"] => {
+            let wants_protobuf = headers
+                .get(header::ACCEPT)
+                .and_then(|a| a.to_str().ok())
+                .is_some_and(|a| a.contains("protobuf"));
+            return if wants_protobuf {
+                // openapi_v2.Document{swagger: "2.0"}: field 1, length-delimited, 3 bytes.
+                Response::builder()
+                    .header(
+                        header::CONTENT_TYPE,
+                        "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+                    )
+                    .body(Body::from(&b"\x0a\x032.0"[..]))
+                    .unwrap_or_else(|_| status(500, "InternalError", "openapi v2"))
+            } else {
+                ok(
+                    json!({"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1.34.0"},
+                          "paths": {}, "definitions": {}}),
+                )
+            };
+        }
         ["api", "v1"] => return list_or_404(lock(&state).registry.resource_list("", "v1")),
         ["apis", group, version] => {
             return list_or_404(lock(&state).registry.resource_list(group, version));

@@ -336,9 +336,20 @@ impl Registry {
             } else {
                 format!("apis/{}/{}", r.group, r.version)
             };
+            // kubectl caches documents by this URL: the hash must change with the content, or
+            // it keeps validating against schemas from before a CRD changed.
+            let hash = self
+                .openapi_document(&r.group, &r.version)
+                .map(|doc| {
+                    use std::hash::{Hash, Hasher};
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    doc.to_string().hash(&mut h);
+                    format!("{:016X}", h.finish())
+                })
+                .unwrap_or_default();
             paths.insert(
                 path.clone(),
-                json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash=emulator")}),
+                json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")}),
             );
         }
         json!({"paths": paths})
@@ -387,6 +398,18 @@ impl Registry {
         }
         if schemas.is_empty() {
             return None;
+        }
+        if group.is_empty() && version == "v1" {
+            // The apiserver publishes core/v1 List too; kubectl validates `kind: List` files
+            // against it, and falls back to the protobuf-only /openapi/v2 without it.
+            schemas.insert(
+                "io.k8s.api.core.v1.List".to_string(),
+                json!({"type": "object", "required": ["items"],
+                       "properties": {"apiVersion": {"type": "string"}, "kind": {"type": "string"},
+                                      "metadata": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
+                                      "items": {"type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}},
+                       "x-kubernetes-group-version-kind": [{"group": "", "version": "v1", "kind": "List"}]}),
+            );
         }
         Some(
             json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.34.0"}, "paths": paths,
