@@ -202,16 +202,11 @@ fn index_arg(index: &Ev, cap: usize) -> Result<usize, String> {
     Ok(x as usize)
 }
 
-/// The capacity Go's `encoding/json` leaves on a decoded `[]interface{}`: it appends one
-/// element at a time, doubling from 1 while small. `slice` may reach up to it.
+/// The capacity of a list for `slice`: its length. (Go's `encoding/json` leaves a larger
+/// capacity that depends on its append growth policy; the reference driver normalises it, and
+/// reaching past the length of a list is never what a template means.)
 fn list_cap(len: usize) -> usize {
-    if len == 0 {
-        0
-    } else if len <= 256 {
-        len.next_power_of_two()
-    } else {
-        len
-    }
+    len
 }
 
 fn index(args: &[Ev]) -> Result<Ev, String> {
@@ -456,7 +451,7 @@ fn eq(arg1: &Ev, rest: &[Ev]) -> Result<bool, String> {
                     if !same_kind(a, b) && a.is_some() && b.is_some() {
                         return Err(format!(
                             "non-comparable types {}: {}, {}: {}",
-                            gofmt::format_value(&concrete(arg1)),
+                            gofmt::sprintf("%s", &[concrete(arg1)]),
                             concrete(arg1).type_name(),
                             concrete(arg).type_name(),
                             gofmt::format_value(&concrete(arg))
@@ -470,7 +465,7 @@ fn eq(arg1: &Ev, rest: &[Ev]) -> Result<bool, String> {
                             _ => {
                                 return Err(format!(
                                     "non-comparable type {}: {}",
-                                    gofmt::format_value(&concrete(arg)),
+                                    gofmt::sprintf("%s", &[concrete(arg)]),
                                     concrete(arg).type_name()
                                 ));
                             }

@@ -1051,6 +1051,10 @@ fn parse_float(s: &str) -> Option<f64> {
         }
         lower.parse::<f64>().ok()?
     };
+    // Go's ParseFloat reports out-of-range values as errors.
+    if value.is_infinite() {
+        return None;
+    }
     Some(if neg { -value } else { value })
 }
 
