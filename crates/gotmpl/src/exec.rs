@@ -37,6 +37,7 @@ pub struct Template {
     missing: MissingKey,
     left: String,
     right: String,
+    max_steps: Option<u64>,
 }
 
 impl std::fmt::Debug for Template {
@@ -68,6 +69,14 @@ impl Template {
     /// Sets the `missingkey` option.
     pub fn missing_key(&mut self, missing: MissingKey) -> &mut Template {
         self.missing = missing;
+        self
+    }
+
+    /// Stops execution with an error after this many steps (actions, commands and loop
+    /// iterations). Go has no such limit; it keeps untrusted templates (`range` nested deep
+    /// over large data) from running without end. Off by default.
+    pub fn max_steps(&mut self, steps: u64) -> &mut Template {
+        self.max_steps = Some(steps);
         self
     }
 
@@ -156,6 +165,7 @@ impl Template {
             depth: 0,
             out: String::new(),
             at: At::None,
+            steps: 0,
         };
         match state.walk_list(&dot, &tree.root) {
             Ok(()) => Ok(state.out),
@@ -269,6 +279,7 @@ struct State<'t> {
     depth: usize,
     out: String,
     at: At<'t>,
+    steps: u64,
 }
 
 /// What is being called.
@@ -341,6 +352,7 @@ impl<'t> State<'t> {
 
     fn walk(&mut self, dot: &Ev, node: &'t Node) -> Step<()> {
         self.at = At::Node(node);
+        self.count_step()?;
         match node {
             Node::Text(t) => {
                 self.out.push_str(t);
@@ -359,6 +371,17 @@ impl<'t> State<'t> {
             Node::Template { name, pipe, .. } => self.walk_template(dot, node, name, pipe.as_ref()),
             Node::Break { .. } => Err(Flow::Break),
             Node::Continue { .. } => Err(Flow::Continue),
+        }
+    }
+
+    fn count_step(&mut self) -> Step<()> {
+        self.steps += 1;
+        match self.tmpl.max_steps {
+            Some(max) if self.steps > max => Err(Flow::Error(format!(
+                "template: {}: execution stopped after {max} steps",
+                self.name
+            ))),
+            _ => Ok(()),
         }
     }
 
@@ -420,6 +443,7 @@ impl<'t> State<'t> {
             if decls > 1 {
                 state.set_top_var(2, index);
             }
+            state.count_step()?;
             let result = state.walk_list(&elem, &r.list);
             state.pop(mark);
             match result {
@@ -517,12 +541,14 @@ impl<'t> State<'t> {
             depth: self.depth + 1,
             out: std::mem::take(&mut self.out),
             at: At::None,
+            steps: self.steps,
         };
         // Deep template recursion must not overflow the native stack.
         let result = stacker::maybe_grow(256 * 1024, 4 * 1024 * 1024, || {
             inner.walk_list(&new_dot, &tree.root)
         });
         self.out = std::mem::take(&mut inner.out);
+        self.steps = inner.steps;
         result
     }
 
@@ -582,6 +608,7 @@ impl<'t> State<'t> {
     }
 
     fn eval_command(&mut self, dot: &Ev, cmd: &'t Command, fin: Option<Ev>) -> Step<Ev> {
+        self.count_step()?;
         let Some(first) = cmd.args.first() else {
             return Err(self.errorf("empty command"));
         };
@@ -1043,5 +1070,77 @@ fn zero(t: ParamType) -> Ev {
         ParamType::Go(Type::List) => Ev::Val(Value::List(Rc::new(Vec::new())), false),
         ParamType::Go(Type::Map) => Ev::Val(Value::Map(Rc::new(BTreeMap::new())), false),
         _ => Ev::Val(Value::Nil, true),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(text: &str, data: serde_json::Value) -> std::result::Result<String, String> {
+        let mut t = Template::new("t");
+        t.parse(text).map_err(|e| e.to_string())?;
+        t.execute(&Value::from_json(&data))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn no_value_and_nil_differ_as_in_go() {
+        assert_eq!(run("{{.a.b}}", json!({})), Ok("<no value>".into()));
+        assert_eq!(
+            run("{{.a.b}}", json!({"a": null})),
+            Err(
+                "template: t:1:4: executing \"t\" at <.a.b>: nil pointer evaluating interface {}.b"
+                    .into()
+            )
+        );
+        assert!(run("{{len .a}}", json!({"a": null})).is_err());
+    }
+
+    #[test]
+    fn step_budget_stops_runaway_templates() {
+        let mut t = Template::new("t");
+        t.max_steps(50);
+        let parsed = t.parse("{{range .}}{{range $}}{{.}}{{end}}{{end}}");
+        assert!(parsed.is_ok());
+        let err = t.execute(&Value::from_json(&json!([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])));
+        assert_eq!(
+            err.map_err(|e| e.to_string()),
+            Err("template: t: execution stopped after 50 steps".into())
+        );
+    }
+
+    #[test]
+    fn later_definitions_replace_earlier_ones_unless_empty() {
+        let mut t = Template::new("t");
+        assert!(
+            t.parse(r#"{{define "x"}}one{{end}}{{template "x"}}"#)
+                .is_ok()
+        );
+        assert!(
+            t.parse_named("other", r#"{{define "x"}}two{{end}}"#)
+                .is_ok()
+        );
+        assert!(t.parse_named("empty", r#"{{define "x"}} {{end}}"#).is_ok());
+        assert_eq!(
+            t.execute(&Value::Nil).map_err(|e| e.to_string()),
+            Ok("two".into())
+        );
+        assert_eq!(t.names(), vec!["empty", "other", "t", "x"]);
+    }
+
+    #[test]
+    fn deep_recursion_reaches_gos_limit_without_overflowing() {
+        let out = run(
+            r#"{{define "r"}}{{template "r" .}}{{end}}{{template "r" .}}"#,
+            json!(1),
+        );
+        assert!(
+            out.as_ref()
+                .err()
+                .is_some_and(|e| e.ends_with("exceeded maximum template depth (100000)")),
+            "{out:?}"
+        );
     }
 }
