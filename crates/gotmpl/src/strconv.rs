@@ -1,33 +1,9 @@
 //! The pieces of Go's `strconv` and `unicode` that the parser and printer need: quoting,
 //! unquoting string and character literals, and what counts as printable.
 
-/// Go's `unicode.IsPrint`: graphic characters and the ASCII space. Unicode's format
-/// characters (zero-width joiners, bidi controls, BOM) are not printable; unassigned code
-/// points are treated as printable, which Go would not (rare in templates).
+/// Go's `strconv.IsPrint` (Go 1.19's Unicode tables).
 pub fn is_printable(c: char) -> bool {
-    if c == ' ' {
-        return true;
-    }
-    if c.is_control() || c.is_whitespace() {
-        return false;
-    }
-    let u = c as u32;
-    !(u == 0xAD
-        || (0x600..=0x605).contains(&u)
-        || u == 0x61C
-        || u == 0x6DD
-        || u == 0x70F
-        || u == 0x180E
-        || (0x200B..=0x200F).contains(&u)
-        || (0x202A..=0x202E).contains(&u)
-        || (0x2060..=0x206F).contains(&u)
-        || u == 0xFEFF
-        || (0xFFF9..=0xFFFB).contains(&u)
-        || (0xE000..=0xF8FF).contains(&u)
-        || (0xF0000..=0x10FFFF).contains(&u)
-        || (0xD800..=0xDFFF).contains(&u)
-        || u == 0xFFFE
-        || u == 0xFFFF)
+    crate::fmt::is_print(c)
 }
 
 /// Go's `strconv.Quote`.
@@ -42,31 +18,7 @@ pub fn quote_rune(c: char) -> String {
 
 fn quote_with(s: &str, q: char) -> String {
     let mut out = String::with_capacity(s.len() + 2);
-    out.push(q);
-    for c in s.chars() {
-        if c == q || c == '\\' {
-            out.push('\\');
-            out.push(c);
-        } else if is_printable(c) {
-            out.push(c);
-        } else {
-            match c {
-                '\x07' => out.push_str("\\a"),
-                '\x08' => out.push_str("\\b"),
-                '\x0c' => out.push_str("\\f"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '\x0b' => out.push_str("\\v"),
-                c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                    out.push_str(&format!("\\x{:02x}", c as u32));
-                }
-                c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push_str(&format!("\\U{:08x}", c as u32)),
-            }
-        }
-    }
-    out.push(q);
+    crate::fmt::append_quoted(&mut out, s, q, false);
     out
 }
 
