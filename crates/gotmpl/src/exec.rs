@@ -156,7 +156,11 @@ impl Template {
                 )
             }));
         };
-        let dot = Ev::Val(data.clone(), false);
+        // Go's reflect.ValueOf(nil) is the invalid value: nil data is "no value".
+        let dot = match data {
+            Value::Nil => Ev::Invalid,
+            d => Ev::Val(d.clone(), false),
+        };
         let mut state = State {
             tmpl: self,
             name: tree.name.as_str(),
@@ -436,12 +440,32 @@ impl<'t> State<'t> {
         let value = self.eval_pipeline(dot, Some(&r.pipe))?;
         let mark = self.mark();
         let decls = r.pipe.decl.len();
+        let assign = r.pipe.is_assign;
         let one = |state: &mut State<'t>, index: Ev, elem: Ev| -> Step<()> {
-            if decls > 0 {
-                state.set_top_var(1, elem.clone());
-            }
-            if decls > 1 {
-                state.set_top_var(2, index);
+            // Current Go: `range $x = ...` assigns the existing variables; `:=` declares.
+            if assign {
+                let name = |i: usize| {
+                    r.pipe
+                        .decl
+                        .get(i)
+                        .and_then(|v| v.ident.first())
+                        .map_or("", String::as_str)
+                };
+                match decls {
+                    0 => {}
+                    1 => state.set_var(name(0), elem.clone())?,
+                    _ => {
+                        state.set_var(name(0), index)?;
+                        state.set_var(name(1), elem.clone())?;
+                    }
+                }
+            } else {
+                if decls > 0 {
+                    state.set_top_var(1, elem.clone());
+                }
+                if decls > 1 {
+                    state.set_top_var(2, index);
+                }
             }
             state.count_step()?;
             let result = state.walk_list(&elem, &r.list);
@@ -634,7 +658,7 @@ impl<'t> State<'t> {
                     Arg::Dot { .. } => Ok(dot.clone()),
                     Arg::Nil { .. } => Err(self.errorf("nil is not a command")),
                     Arg::Number { number, .. } => self.ideal_constant(first, number),
-                    Arg::String { text, .. } => Ok(Ev::Val(Value::string(text.as_str()), false)),
+                    Arg::String { text, .. } => Ok(Ev::Val(Value::String(text.clone()), false)),
                     _ => Err(self.errorf(format!(
                         "can't evaluate command {}",
                         strconv::quote(&first.to_string())
@@ -773,10 +797,11 @@ impl<'t> State<'t> {
             }
             Ev::Val(v, boxed) => (v, boxed),
         };
-        let typ = Ev::Val(value.clone(), boxed).type_name();
+        // Only error messages need the type name: compute it lazily.
+        let typ = || Ev::Val(value.clone(), boxed).type_name();
         let has_args = args.len() > 1 || fin.is_some();
         match &value {
-            Value::Nil => Err(self.errorf(format!("nil pointer evaluating {typ}.{name}"))),
+            Value::Nil => Err(self.errorf(format!("nil pointer evaluating {}.{name}", typ()))),
             Value::Object(o) => {
                 if let Some(method) = o.method(name) {
                     return self.eval_call(
@@ -789,7 +814,7 @@ impl<'t> State<'t> {
                     );
                 }
                 if o.is_nil() {
-                    return Err(self.errorf(format!("nil pointer evaluating {typ}.{name}")));
+                    return Err(self.errorf(format!("nil pointer evaluating {}.{name}", typ())));
                 }
                 if o.is_map() {
                     if has_args {
@@ -811,7 +836,9 @@ impl<'t> State<'t> {
                         }
                         Ok(Ev::Val(v, false))
                     }
-                    None => Err(self.errorf(format!("can't evaluate field {name} in type {typ}"))),
+                    None => {
+                        Err(self.errorf(format!("can't evaluate field {name} in type {}", typ())))
+                    }
                 }
             }
             Value::Map(m) => {
@@ -823,7 +850,7 @@ impl<'t> State<'t> {
                     None => self.missing_key(name),
                 }
             }
-            _ => Err(self.errorf(format!("can't evaluate field {name} in type {typ}"))),
+            _ => Err(self.errorf(format!("can't evaluate field {name} in type {}", typ()))),
         }
     }
 
@@ -970,7 +997,7 @@ impl<'t> State<'t> {
             (Type::Bool, Arg::Bool { value, .. }) => Ok(Ev::Val(Value::Bool(*value), false)),
             (Type::Bool, _) => Err(self.errorf(format!("expected bool; found {n}"))),
             (Type::String, Arg::String { text, .. }) => {
-                Ok(Ev::Val(Value::string(text.as_str()), false))
+                Ok(Ev::Val(Value::String(text.clone()), false))
             }
             (Type::String, _) => Err(self.errorf(format!("expected string; found {n}"))),
             (Type::Int | Type::Int64, Arg::Number { number, .. }) if number.int.is_some() => {
@@ -1002,7 +1029,7 @@ impl<'t> State<'t> {
             Arg::Bool { value, .. } => Ok(Ev::Val(Value::Bool(*value), false)),
             Arg::Dot { .. } => Ok(dot.clone()),
             Arg::Number { number, .. } => self.ideal_constant(n, number),
-            Arg::String { text, .. } => Ok(Ev::Val(Value::string(text.as_str()), false)),
+            Arg::String { text, .. } => Ok(Ev::Val(Value::String(text.clone()), false)),
             Arg::Nil { .. } => Err(self.errorf("evalEmptyInterface: nil (can't happen)")),
             _ => Err(self.errorf(format!(
                 "can't handle assignment of {n} to empty interface argument"

@@ -183,8 +183,12 @@ fn length(item: &Ev) -> Result<i64, String> {
     }
 }
 
-/// Go's `indexArg`: an integer index within `cap`.
-fn index_arg(index: &Ev, cap: usize) -> Result<usize, String> {
+/// Go's `indexArg`: an integer index within `cap`. `index` unwraps interface values first;
+/// `slice` does not, so an index taken from a map or list is of type `interface {}` there.
+fn index_arg(index: &Ev, cap: usize, unwrap: bool) -> Result<usize, String> {
+    if !unwrap && let Ev::Val(_, true) = index {
+        return Err("cannot index slice/array with type interface {}".into());
+    }
     let x: i128 = match index.concrete() {
         Some(Value::Int(i, _)) => i128::from(*i),
         Some(Value::Uint(u)) => i128::from(*u),
@@ -221,18 +225,19 @@ fn index(args: &[Ev]) -> Result<Ev, String> {
             Ev::Val(v, _) => v.clone(),
         };
         item = match &current {
+            // indexArg accepts an index equal to the length; reflect then panics.
             Value::List(l) => {
-                let x = index_arg(idx, l.len())?;
+                let x = index_arg(idx, l.len(), true)?;
                 match l.get(x) {
                     Some(v) => Ev::Val(v.clone(), true),
-                    None => return Err(format!("index out of range: {x}")),
+                    None => return Err("reflect: slice index out of range".into()),
                 }
             }
             Value::String(s) => {
-                let x = index_arg(idx, s.len())?;
+                let x = index_arg(idx, s.len(), true)?;
                 match s.as_bytes().get(x) {
-                    Some(b) => Ev::Val(Value::Uint(u64::from(*b)), false),
-                    None => return Err(format!("index out of range: {x}")),
+                    Some(b) => Ev::Val(Value::Int(i64::from(*b), crate::IntType::Uint8), false),
+                    None => return Err("reflect: string index out of range".into()),
                 }
             }
             Value::Map(m) => {
@@ -284,7 +289,7 @@ fn slice(args: &[Ev]) -> Result<Ev, String> {
     };
     let mut idx = [0, len, 0];
     for (i, index) in indexes.iter().enumerate() {
-        idx[i] = index_arg(index, cap)?;
+        idx[i] = index_arg(index, cap, false)?;
     }
     if idx[0] > idx[1] {
         return Err(format!("invalid slice index: {} > {}", idx[0], idx[1]));
@@ -431,7 +436,7 @@ fn eq(arg1: &Ev, rest: &[Ev]) -> Result<bool, String> {
                 }
                 _ => {
                     if a.is_some() && b.is_some() {
-                        return Err("incompatible types for comparison".into());
+                        return Err(incompatible(a, b));
                     }
                     false
                 }
@@ -509,7 +514,7 @@ fn lt(arg1: &Ev, arg2: &Ev) -> Result<bool, String> {
             (BasicKind::Uint, BasicKind::Int) => {
                 Ok(int_of(b) >= 0 && uint_of(a) < int_of(b) as u64)
             }
-            _ => Err("incompatible types for comparison".into()),
+            _ => Err(incompatible(a, b)),
         };
     }
     match (a, b) {
@@ -520,6 +525,16 @@ fn lt(arg1: &Ev, arg2: &Ev) -> Result<bool, String> {
         (Some(Value::Uint(x)), Some(Value::Uint(y))) => Ok(x < y),
         _ => Err("invalid type for comparison".into()),
     }
+}
+
+/// Current Go (1.25+) names both types in this error.
+fn incompatible(a: Option<&Value>, b: Option<&Value>) -> String {
+    let name = |v: Option<&Value>| v.map_or_else(|| "<nil>".to_string(), Value::type_name);
+    format!(
+        "incompatible types for comparison: {} and {}",
+        name(a),
+        name(b)
+    )
 }
 
 fn le(arg1: &Ev, arg2: &Ev) -> Result<bool, String> {

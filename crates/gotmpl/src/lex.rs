@@ -63,14 +63,15 @@ impl Kind {
 
 /// A lexical item.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Item {
+pub(crate) struct Item<'a> {
     pub kind: Kind,
     pub pos: usize,
-    pub val: String,
+    /// The item's text: a slice of the input, or the message of an error item.
+    pub val: std::borrow::Cow<'a, str>,
     pub line: usize,
 }
 
-impl std::fmt::Display for Item {
+impl std::fmt::Display for Item<'_> {
     /// How Go's parser names an item in "unexpected ..." messages.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.kind {
@@ -128,7 +129,7 @@ pub(crate) struct Lexer<'a> {
     line: usize,
     start_line: usize,
     state: State,
-    pending: std::collections::VecDeque<Item>,
+    pending: std::collections::VecDeque<Item<'a>>,
     /// `break` and `continue` are keywords unless functions of those names exist.
     pub break_ok: bool,
     pub continue_ok: bool,
@@ -202,7 +203,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next item; after an error or EOF, EOF forever.
-    pub fn next_item(&mut self) -> Item {
+    pub fn next_item(&mut self) -> Item<'a> {
         loop {
             if let Some(item) = self.pending.pop_front() {
                 return item;
@@ -211,7 +212,7 @@ impl<'a> Lexer<'a> {
                 return Item {
                     kind: Kind::Eof,
                     pos: self.pos,
-                    val: String::new(),
+                    val: std::borrow::Cow::Borrowed(""),
                     line: self.line,
                 };
             }
@@ -266,15 +267,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn emit(&mut self, kind: Kind) {
-        let val = self
-            .input
-            .get(self.start..self.pos)
-            .unwrap_or_default()
-            .to_string();
+        let val = self.input.get(self.start..self.pos).unwrap_or_default();
         self.pending.push_back(Item {
             kind,
             pos: self.start,
-            val,
+            val: std::borrow::Cow::Borrowed(val),
             line: self.start_line,
         });
         self.start = self.pos;
@@ -316,7 +313,7 @@ impl<'a> Lexer<'a> {
         self.pending.push_back(Item {
             kind: Kind::Error,
             pos: self.start,
-            val: message,
+            val: std::borrow::Cow::Owned(message),
             line: self.start_line,
         });
         State::Done
@@ -458,7 +455,11 @@ impl<'a> Lexer<'a> {
                         return self.lex_number();
                     }
                     Some(_) => return self.lex_field_or_variable(Kind::Field),
-                    None => return self.lex_field_or_variable(Kind::Field),
+                    // At the end of input Go falls through to scanning a number.
+                    None => {
+                        self.backup();
+                        return self.lex_number();
+                    }
                 }
             }
             '+' | '-' | '0'..='9' => {
@@ -716,7 +717,7 @@ mod tests {
         loop {
             let item = lexer.next_item();
             let done = matches!(item.kind, Kind::Eof | Kind::Error);
-            out.push((item.kind, item.val));
+            out.push((item.kind, item.val.to_string()));
             if done {
                 return out;
             }

@@ -126,7 +126,7 @@ pub(crate) enum Arg {
     String {
         pos: usize,
         quoted: String,
-        text: String,
+        text: Rc<str>,
     },
     Pipe(Box<Pipe>),
 }
@@ -262,6 +262,9 @@ impl std::fmt::Display for Node {
     }
 }
 
+/// Current Go's limit on nested parenthesised expressions.
+const MAX_STACK_DEPTH: usize = 10_000;
+
 /// Why parsing stopped: the complete Go-style message.
 pub(crate) type ParseError = String;
 
@@ -273,22 +276,23 @@ enum Stop {
 
 struct Parser<'a, 'f> {
     lex: Lexer<'a>,
-    token: [Item; 3],
+    token: [Item<'a>; 3],
     peek_count: usize,
     vars: Vec<String>,
     parse_name: String,
     range_depth: usize,
+    stack_depth: usize,
     action_line: usize,
     has_func: &'f dyn Fn(&str) -> bool,
     source: Rc<Source>,
     trees: Vec<Tree>,
 }
 
-fn eof_item() -> Item {
+fn eof_item<'a>() -> Item<'a> {
     Item {
         kind: Kind::Eof,
         pos: 0,
-        val: String::new(),
+        val: std::borrow::Cow::Borrowed(""),
         line: 0,
     }
 }
@@ -317,6 +321,7 @@ pub(crate) fn parse(
         vars: vec!["$".to_string()],
         parse_name: name.to_string(),
         range_depth: 0,
+        stack_depth: 0,
         action_line: 0,
         has_func,
         source,
@@ -341,7 +346,7 @@ pub(crate) fn is_empty_list(list: &List) -> bool {
     })
 }
 
-impl Parser<'_, '_> {
+impl<'a> Parser<'a, '_> {
     fn errorf(&self, message: impl std::fmt::Display) -> ParseError {
         format!(
             "template: {}:{}: {message}",
@@ -349,7 +354,7 @@ impl Parser<'_, '_> {
         )
     }
 
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
             self.peek_count -= 1;
         } else {
@@ -362,18 +367,18 @@ impl Parser<'_, '_> {
         self.peek_count += 1;
     }
 
-    fn backup2(&mut self, t1: Item) {
+    fn backup2(&mut self, t1: Item<'a>) {
         self.token[1] = t1;
         self.peek_count = 2;
     }
 
-    fn backup3(&mut self, t2: Item, t1: Item) {
+    fn backup3(&mut self, t2: Item<'a>, t1: Item<'a>) {
         self.token[1] = t1;
         self.token[2] = t2;
         self.peek_count = 3;
     }
 
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'a> {
         if self.peek_count > 0 {
             return self.token[self.peek_count - 1].clone();
         }
@@ -382,7 +387,7 @@ impl Parser<'_, '_> {
         self.token[0].clone()
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let t = self.next();
             if t.kind != Kind::Space {
@@ -391,13 +396,13 @@ impl Parser<'_, '_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let t = self.next_non_space();
         self.backup();
         t
     }
 
-    fn expect(&mut self, kind: Kind, context: &str) -> Result<Item, ParseError> {
+    fn expect(&mut self, kind: Kind, context: &str) -> Result<Item<'a>, ParseError> {
         let t = self.next_non_space();
         if t.kind != kind {
             return Err(self.unexpected(&t, context));
@@ -405,7 +410,7 @@ impl Parser<'_, '_> {
         Ok(t)
     }
 
-    fn unexpected(&self, token: &Item, context: &str) -> ParseError {
+    fn unexpected(&self, token: &Item<'_>, context: &str) -> ParseError {
         if token.kind == Kind::Error {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != token.line {
@@ -472,10 +477,12 @@ impl Parser<'_, '_> {
         }
         let name = strconv::unquote(&name.val).map_err(|e| self.errorf(e))?;
         self.expect(Kind::RightDelim, context)?;
-        // A definition has its own variable scope.
+        // A definition has its own variable scope, and is not inside any range.
         let vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
+        let depth = std::mem::take(&mut self.range_depth);
         let result = self.item_list();
         self.vars = vars;
+        self.range_depth = depth;
         let (list, stop) = result?;
         match stop {
             Stop::End => {}
@@ -500,7 +507,7 @@ impl Parser<'_, '_> {
     fn text_or_action(&mut self) -> Result<Result<Node, Stop>, ParseError> {
         let token = self.next_non_space();
         match token.kind {
-            Kind::Text => Ok(Ok(Node::Text(token.val))),
+            Kind::Text => Ok(Ok(Node::Text(token.val.into_owned()))),
             Kind::LeftDelim => {
                 self.action_line = token.line;
                 let result = self.action();
@@ -566,7 +573,10 @@ impl Parser<'_, '_> {
 
     fn parse_control(&mut self, allow_else_if: bool, context: &str) -> Result<Branch, ParseError> {
         let vars_len = self.vars.len();
-        let result = self.parse_control_inner(allow_else_if, context);
+        // Deeply nested control structures must not overflow the native stack.
+        let result = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+            self.parse_control_inner(allow_else_if, context)
+        });
         self.vars.truncate(vars_len);
         result
     }
@@ -623,8 +633,10 @@ impl Parser<'_, '_> {
         let name = self.template_name(&token, context)?;
         let pipe = self.pipeline(context, Kind::RightDelim)?;
         let vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
+        let depth = std::mem::take(&mut self.range_depth);
         let result = self.item_list();
         self.vars = vars;
+        self.range_depth = depth;
         let (list, stop) = result?;
         if let Stop::Else = stop {
             return Err(self.errorf(format!("unexpected {{{{else}}}} in {context}")));
@@ -654,7 +666,7 @@ impl Parser<'_, '_> {
         })
     }
 
-    fn template_name(&self, token: &Item, context: &str) -> Result<String, ParseError> {
+    fn template_name(&self, token: &Item<'_>, context: &str) -> Result<String, ParseError> {
         match token.kind {
             Kind::String | Kind::RawString => {
                 strconv::unquote(&token.val).map_err(|e| self.errorf(e))
@@ -685,17 +697,17 @@ impl Parser<'_, '_> {
                     self.next_non_space();
                     pipe.decl.push(Variable {
                         pos: v.pos,
-                        ident: vec![v.val.clone()],
+                        ident: vec![v.val.to_string()],
                     });
-                    self.vars.push(v.val);
+                    self.vars.push(v.val.into_owned());
                 }
                 Kind::Char if next.val == "," => {
                     self.next_non_space();
                     pipe.decl.push(Variable {
                         pos: v.pos,
-                        ident: vec![v.val.clone()],
+                        ident: vec![v.val.to_string()],
                     });
-                    self.vars.push(v.val);
+                    self.vars.push(v.val.into_owned());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().kind {
                             Kind::Variable | Kind::RightDelim | Kind::RightParen => {
@@ -844,7 +856,7 @@ impl Parser<'_, '_> {
                 }
                 Arg::Identifier {
                     pos,
-                    name: token.val,
+                    name: token.val.into_owned(),
                 }
             }
             Kind::Dot => Arg::Dot { pos },
@@ -871,15 +883,24 @@ impl Parser<'_, '_> {
                 pos,
                 number: self.number(&token)?,
             },
-            Kind::LeftParen => Arg::Pipe(Box::new(
-                self.pipeline("parenthesized pipeline", Kind::RightParen)?,
-            )),
+            Kind::LeftParen => {
+                // Current Go bounds nesting (parse.maxStackDepth).
+                if self.stack_depth >= MAX_STACK_DEPTH {
+                    return Err(self.errorf("max expression depth exceeded"));
+                }
+                self.stack_depth += 1;
+                let pipe = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+                    self.pipeline("parenthesized pipeline", Kind::RightParen)
+                });
+                self.stack_depth -= 1;
+                Arg::Pipe(Box::new(pipe?))
+            }
             Kind::String | Kind::RawString => {
                 let text = strconv::unquote(&token.val).map_err(|e| self.errorf(e))?;
                 Arg::String {
                     pos,
-                    quoted: token.val,
-                    text,
+                    quoted: token.val.into_owned(),
+                    text: Rc::from(text),
                 }
             }
             _ => {
@@ -889,8 +910,8 @@ impl Parser<'_, '_> {
         }))
     }
 
-    fn number(&self, token: &Item) -> Result<Number, ParseError> {
-        let text = token.val.clone();
+    fn number(&self, token: &Item<'_>) -> Result<Number, ParseError> {
+        let text = token.val.to_string();
         if token.kind == Kind::CharConstant {
             let r = strconv::unquote_rune(&text).map_err(|e| self.errorf(e))?;
             return Ok(Number {

@@ -42,6 +42,8 @@ pub enum IntType {
     Int64,
     /// `int32` (also `rune`: character literals are runes, which print as `int32`).
     Int32,
+    /// `uint8`, the bytes `index` takes from a string (unsigned, but never above 255).
+    Uint8,
 }
 
 impl IntType {
@@ -51,6 +53,7 @@ impl IntType {
             IntType::Int => "int",
             IntType::Int64 => "int64",
             IntType::Int32 => "int32",
+            IntType::Uint8 => "uint8",
         }
     }
 }
