@@ -165,7 +165,7 @@ impl Template {
             tmpl: self,
             name: tree.name.as_str(),
             source: &tree.source,
-            vars: vec![("$".to_string(), dot.clone())],
+            vars: vec![("$", dot.clone())],
             depth: 0,
             out: String::new(),
             at: At::None,
@@ -279,7 +279,7 @@ struct State<'t> {
     tmpl: &'t Template,
     name: &'t str,
     source: &'t Source,
-    vars: Vec<(String, Ev)>,
+    vars: Vec<(&'t str, Ev)>,
     depth: usize,
     out: String,
     at: At<'t>,
@@ -293,13 +293,16 @@ enum Callee {
 }
 
 impl Callee {
-    fn signature(&self) -> (Vec<ParamType>, Option<ParamType>) {
+    fn signature(&self) -> (std::borrow::Cow<'static, [ParamType]>, Option<ParamType>) {
         match self {
-            Callee::Builtin(b) => b.signature(),
+            Callee::Builtin(b) => {
+                let (p, v) = b.signature();
+                (std::borrow::Cow::Borrowed(p), v)
+            }
             Callee::Func(f) => {
                 let s = f.signature();
                 (
-                    s.params.into_iter().map(ParamType::Go).collect(),
+                    std::borrow::Cow::Owned(s.params.into_iter().map(ParamType::Go).collect()),
                     s.variadic.map(ParamType::Go),
                 )
             }
@@ -392,6 +395,12 @@ impl<'t> State<'t> {
     fn print_value(&mut self, value: &Ev) {
         match value {
             Ev::Invalid => self.out.push_str("<no value>"),
+            // Strings and integers print as themselves; skip the formatter for them.
+            Ev::Val(Value::String(s), _) => self.out.push_str(s),
+            Ev::Val(Value::Int(i, crate::IntType::Int | crate::IntType::Int64), _) => {
+                use std::fmt::Write as _;
+                let _ = write!(self.out, "{i}");
+            }
             Ev::Val(v, _) => self.out.push_str(&gofmt::format_value(v)),
         }
     }
@@ -561,7 +570,7 @@ impl<'t> State<'t> {
             tmpl: self.tmpl,
             name: tree.name.as_str(),
             source: &tree.source,
-            vars: vec![("$".to_string(), new_dot.clone())],
+            vars: vec![("$", new_dot.clone())],
             depth: self.depth + 1,
             out: std::mem::take(&mut self.out),
             at: At::None,
@@ -587,9 +596,9 @@ impl<'t> State<'t> {
         }
         let value = value.unwrap_or(Ev::Invalid);
         for var in &pipe.decl {
-            let name = var.ident.first().cloned().unwrap_or_default();
+            let name = var.ident.first().map_or("", String::as_str);
             if pipe.is_assign {
-                self.set_var(&name, value.clone())?;
+                self.set_var(name, value.clone())?;
             } else {
                 self.vars.push((name, value.clone()));
             }
@@ -599,7 +608,7 @@ impl<'t> State<'t> {
 
     fn set_var(&mut self, name: &str, value: Ev) -> Step<()> {
         for (n, v) in self.vars.iter_mut().rev() {
-            if n == name {
+            if *n == name {
                 *v = value;
                 return Ok(());
             }
@@ -616,7 +625,7 @@ impl<'t> State<'t> {
 
     fn var_value(&self, name: &str) -> Step<Ev> {
         for (n, v) in self.vars.iter().rev() {
-            if n == name {
+            if *n == name {
                 return Ok(v.clone());
             }
         }

@@ -56,7 +56,7 @@ impl Builtin {
     }
 
     /// Go's signatures: fixed parameters and the variadic tail.
-    pub fn signature(self) -> (Vec<ParamType>, Option<ParamType>) {
+    pub fn signature(self) -> (&'static [ParamType], Option<ParamType>) {
         use ParamType::{Go, Reflect};
         match self {
             Builtin::And
@@ -64,15 +64,15 @@ impl Builtin {
             | Builtin::Eq
             | Builtin::Index
             | Builtin::Slice
-            | Builtin::Call => (vec![Reflect], Some(Reflect)),
-            Builtin::Not | Builtin::Len => (vec![Reflect], None),
+            | Builtin::Call => (&[Reflect], Some(Reflect)),
+            Builtin::Not | Builtin::Len => (&[Reflect], None),
             Builtin::Ne | Builtin::Lt | Builtin::Le | Builtin::Gt | Builtin::Ge => {
-                (vec![Reflect, Reflect], None)
+                (&[Reflect, Reflect], None)
             }
             Builtin::Print | Builtin::Println | Builtin::Html | Builtin::Js | Builtin::Urlquery => {
-                (vec![], Some(Go(Type::Any)))
+                (&[], Some(Go(Type::Any)))
             }
-            Builtin::Printf => (vec![Go(Type::String)], Some(Go(Type::Any))),
+            Builtin::Printf => (&[Go(Type::String)], Some(Go(Type::Any))),
         }
     }
 }
