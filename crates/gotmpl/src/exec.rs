@@ -180,6 +180,18 @@ impl Template {
     }
 }
 
+impl crate::value::Engine for Template {
+    fn execute_template(&self, name: &str, data: &Value) -> Result<String> {
+        Template::execute_template(self, name, data)
+    }
+
+    fn execute_text(&self, name: &str, text: &str, data: &Value) -> Result<String> {
+        let mut copy = self.clone();
+        copy.parse_named(name, text)?;
+        copy.execute_template(name, data)
+    }
+}
+
 /// A value as the executor sees it: Go's invalid `reflect.Value` ("no value"), or a value and
 /// whether its static type is `interface{}` (an element of a map or slice, not yet unwrapped).
 #[derive(Clone, Debug)]
@@ -941,7 +953,7 @@ impl<'t> State<'t> {
             Callee::Builtin(b) => funcs::call_builtin(b, argv, &self.tmpl.funcs),
             Callee::Func(f) => {
                 let values: Vec<Value> = argv.into_iter().map(Ev::into_value).collect();
-                f.call(&values).map(|v| {
+                f.call_in(self.tmpl, &values).map(|v| {
                     let boxed = matches!(v, Value::Nil);
                     Ev::Val(v, boxed)
                 })
@@ -1177,6 +1189,78 @@ mod tests {
                 .err()
                 .is_some_and(|e| e.ends_with("exceeded maximum template depth (100000)")),
             "{out:?}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod function_tests {
+    use super::*;
+    use crate::value::{Engine, Signature, native};
+
+    /// Helm's `include`, in miniature: a function that executes another template.
+    struct Include;
+
+    impl Function for Include {
+        fn call(&self, _: &[Value]) -> std::result::Result<Value, String> {
+            Err("include needs the engine".into())
+        }
+
+        fn call_in(
+            &self,
+            engine: &dyn Engine,
+            args: &[Value],
+        ) -> std::result::Result<Value, String> {
+            let name = match args.first() {
+                Some(Value::String(s)) => s.to_string(),
+                _ => return Err("bad name".into()),
+            };
+            let data = args.get(1).cloned().unwrap_or_default();
+            engine
+                .execute_template(&name, &data)
+                .map(Value::string)
+                .map_err(|e| e.to_string())
+        }
+
+        fn signature(&self) -> Signature {
+            Signature::fixed(&[Type::String, Type::Any])
+        }
+    }
+
+    #[test]
+    fn functions_get_checked_arguments_and_the_engine() {
+        let mut funcs = Funcs::new();
+        funcs.insert("include".into(), Rc::new(Include));
+        funcs.insert(
+            "upper".into(),
+            native(
+                "upper",
+                Signature::fixed(&[Type::String]),
+                "func(string) string",
+                |a| match a.first() {
+                    Some(Value::String(s)) => Ok(Value::string(s.to_uppercase())),
+                    _ => Err("not a string".into()),
+                },
+            ),
+        );
+        let mut t = Template::new("t");
+        t.funcs(&funcs);
+        let parsed =
+            t.parse(r#"{{define "x"}}<{{.}}>{{end}}{{include "x" 3 | upper}} {{upper 3}}"#);
+        assert!(parsed.is_ok());
+        assert_eq!(
+            t.execute(&Value::Nil).map_err(|e| e.to_string()),
+            Err("template: t:1:62: executing \"t\" at <3>: expected string; found 3".into())
+        );
+        let mut t = Template::new("t");
+        t.funcs(&funcs);
+        assert!(
+            t.parse(r#"{{define "x"}}<{{.}}>{{end}}{{include "x" "a" | upper}}"#)
+                .is_ok()
+        );
+        assert_eq!(
+            t.execute(&Value::Nil).map_err(|e| e.to_string()),
+            Ok("<A>".into())
         );
     }
 }

@@ -21,7 +21,7 @@ mod parse;
 pub mod strconv;
 
 pub use exec::{Funcs, MissingKey, Template};
-pub use value::{Function, IntType, Object, Signature, Type, Value};
+pub use value::{Engine, Function, IntType, NativeFn, Object, Signature, Type, Value, native};
 
 /// A parse or execution error, worded and located as Go words and locates it
 /// (`template: NAME:LINE:COL: executing "NAME" at <.x>: ...`).

@@ -87,11 +87,26 @@ pub trait Object {
     }
 }
 
+/// What a function can ask of the template set it runs in: Helm's `include` and `tpl`.
+pub trait Engine {
+    /// Executes the named template of the set on `data` (Go's `ExecuteTemplate`).
+    fn execute_template(&self, name: &str, data: &Value) -> Result<String, crate::Error>;
+    /// Parses `text` as template `name` in a copy of the set, then executes it on `data`;
+    /// the set itself is unchanged (Helm 3.14+ `tpl`).
+    fn execute_text(&self, name: &str, text: &str, data: &Value) -> Result<String, crate::Error>;
+}
+
 /// A function callable from templates (by name from the function map, or with `call`).
 pub trait Function {
     /// Calls it with arguments already checked against [`Function::signature`]. An `Err` is
     /// the error a Go function returns (`error calling NAME: ...`).
     fn call(&self, args: &[Value]) -> Result<Value, String>;
+    /// Calls it with access to the template set it runs in. Functions such as `include`
+    /// override this; the default ignores the engine.
+    fn call_in(&self, engine: &dyn Engine, args: &[Value]) -> Result<Value, String> {
+        let _ = engine;
+        self.call(args)
+    }
     /// Parameter types, which the executor checks and converts arguments against exactly as
     /// Go's reflection-based calls do. The default is `func(...interface{})`.
     fn signature(&self) -> Signature {
@@ -265,6 +280,69 @@ impl Value {
             Value::Map(m) => !m.is_empty(),
             Value::Object(o) => !o.is_nil() && (!o.is_map() || !o.keys().is_empty()),
             Value::Func(_) => true,
+        }
+    }
+}
+
+/// A function from a plain Rust function and its Go signature: the usual way to add
+/// functions (Sprig's, Helm's) to a template set.
+pub struct NativeFn {
+    name: &'static str,
+    signature: Signature,
+    go_type: &'static str,
+    f: fn(&[Value]) -> Result<Value, String>,
+}
+
+/// A function `name` with the given parameter types and Go type (for `%T`), from a plain
+/// Rust function.
+pub fn native(
+    name: &'static str,
+    signature: Signature,
+    go_type: &'static str,
+    f: fn(&[Value]) -> Result<Value, String>,
+) -> Rc<dyn Function> {
+    Rc::new(NativeFn {
+        name,
+        signature,
+        go_type,
+        f,
+    })
+}
+
+impl fmt::Debug for NativeFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NativeFn({})", self.name)
+    }
+}
+
+impl Function for NativeFn {
+    fn call(&self, args: &[Value]) -> Result<Value, String> {
+        (self.f)(args)
+    }
+
+    fn signature(&self) -> Signature {
+        self.signature.clone()
+    }
+
+    fn type_name(&self) -> String {
+        self.go_type.to_string()
+    }
+}
+
+impl Signature {
+    /// Fixed parameters only.
+    pub fn fixed(params: &[Type]) -> Signature {
+        Signature {
+            params: params.to_vec(),
+            variadic: None,
+        }
+    }
+
+    /// Fixed parameters and a variadic tail.
+    pub fn variadic(params: &[Type], tail: Type) -> Signature {
+        Signature {
+            params: params.to_vec(),
+            variadic: Some(tail),
         }
     }
 }
