@@ -1,0 +1,36 @@
+//! Helm 3 chart rendering, byte for byte: YAML and JSON as Helm writes and reads them, chart
+//! loading, values coalescing, the template engine with Sprig and Helm's own functions, and
+//! manifests sorted and printed as `helm template` prints them.
+
+pub mod chart;
+pub mod values;
+pub mod yaml;
+
+/// What went wrong loading or rendering a chart; messages follow Helm's.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// YAML or JSON that does not parse (Helm's wording, e.g. `error converting YAML to JSON: ...`).
+    #[error("{0}")]
+    Yaml(String),
+    /// A chart that cannot be loaded.
+    #[error("{0}")]
+    Chart(String),
+    /// Values that cannot be used (`--set` syntax, schema validation).
+    #[error("{0}")]
+    Values(String),
+    /// Rendering failed.
+    #[error("{0}")]
+    Render(String),
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
