@@ -346,3 +346,58 @@ impl Signature {
         }
     }
 }
+
+/// A Go struct value: named fields in declaration order and methods, with the Go type name
+/// `%T` prints. `%v` prints `{field1 field2 ...}` as Go does.
+#[derive(Default)]
+pub struct Struct {
+    /// Go type name (`chart.Metadata`).
+    pub type_name: String,
+    /// Fields in declaration order.
+    pub fields: Vec<(String, Value)>,
+    /// Methods by name.
+    pub methods: Vec<(String, Rc<dyn Function>)>,
+    /// How `%v` prints it, when not Go's default `{...}` (types with a `String` method).
+    pub display: Option<String>,
+}
+
+impl fmt::Debug for Struct {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Struct")
+            .field("type_name", &self.type_name)
+            .field("fields", &self.fields)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Object for Struct {
+    fn type_name(&self) -> String {
+        self.type_name.clone()
+    }
+
+    fn field(&self, name: &str) -> Option<Value> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    fn method(&self, name: &str) -> Option<Rc<dyn Function>> {
+        self.methods
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, f)| f.clone())
+    }
+
+    fn format(&self) -> String {
+        if let Some(d) = &self.display {
+            return d.clone();
+        }
+        let parts: Vec<String> = self
+            .fields
+            .iter()
+            .map(|(_, v)| crate::fmt::format_value(v))
+            .collect();
+        format!("{{{}}}", parts.join(" "))
+    }
+}
