@@ -3,6 +3,7 @@
 //! manifests sorted and printed as `helm template` prints them.
 
 pub mod chart;
+pub mod engine;
 pub mod values;
 pub mod yaml;
 

@@ -1,0 +1,420 @@
+//! The template engine as Helm runs it: every template of a chart and its subcharts parsed
+//! into one set (deepest paths first, so top-level `define`s win), Sprig and Helm's functions,
+//! `missingkey=zero` with `<no value>` removed, and errors reworded as Helm words them.
+
+use crate::yaml;
+use helmrelease_gotmpl::{
+    Engine, Error as TmplError, Funcs, Function, MissingKey, Signature, Template, Type, Value,
+    native,
+};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+/// Markers around `required` and `fail` messages, so Helm's error cleanup can find them.
+const ERR_START: &str = "HELM_ERR_START";
+const ERR_END: &str = "HELM_ERR_END";
+/// Helm's limit on nested `include`s of one template.
+const MAX_INCLUDE_DEPTH: usize = 1000;
+/// Name of the template set; `tpl` parses its text under this name.
+const SET_NAME: &str = "gotpl";
+
+/// One template to parse, with the root object it is executed on.
+#[derive(Debug, Clone)]
+pub struct RenderTemplate {
+    /// Full name: `<chart>/templates/<file>`, or `<chart>/charts/<sub>/templates/<file>`.
+    pub name: String,
+    /// Template text.
+    pub text: String,
+    /// The root object (`.Values`, `.Release`, `.Chart`, ...).
+    pub vals: Value,
+    /// Whether to execute it (false for partials `_*.tpl` and library charts).
+    pub render: bool,
+}
+
+/// Engine options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// `missingkey=error` instead of `zero` (`helm template --strict`-like linting).
+    pub strict: bool,
+}
+
+/// Renders every template marked `render`; the result maps template names to output.
+pub fn render(
+    templates: &[RenderTemplate],
+    options: Options,
+) -> Result<BTreeMap<String, String>, String> {
+    let mut set = Template::new(SET_NAME);
+    set.missing_key(if options.strict {
+        MissingKey::Error
+    } else {
+        MissingKey::Zero
+    });
+    set.funcs(&funcs());
+    let mut order: Vec<&RenderTemplate> = templates.iter().collect();
+    // Deeper paths first; within a depth, reverse lexical order (Helm's sortTemplates).
+    order.sort_by(|a, b| {
+        let (da, db) = (a.name.matches('/').count(), b.name.matches('/').count());
+        db.cmp(&da).then_with(|| b.name.cmp(&a.name))
+    });
+    for t in &order {
+        set.parse_named(&t.name, &t.text)
+            .map_err(|e| parse_error(&t.name, &e))?;
+    }
+    let mut out = BTreeMap::new();
+    for t in templates.iter().filter(|t| t.render) {
+        let text = set
+            .execute_template(&t.name, &t.vals)
+            .map_err(|e| exec_error(&t.name, &e))?;
+        out.insert(t.name.clone(), text.replace("<no value>", ""));
+    }
+    Ok(out)
+}
+
+/// Helm's `cleanupParseError`: `parse error at (<file>:<line>): <message>`.
+fn parse_error(name: &str, err: &TmplError) -> String {
+    let text = err.to_string();
+    let parts: Vec<&str> = text.split(": ").collect();
+    if parts.len() == 1 {
+        return format!("parse error in ({name}): {text}");
+    }
+    format!(
+        "parse error at ({}): {}",
+        parts[1],
+        parts.last().copied().unwrap_or_default()
+    )
+}
+
+/// Helm's `reformatExecErrorMsg`: `required`/`fail` messages become
+/// `execution error at (<file>:<line>:<col>): <message>`; other errors stay as Go wrote them.
+fn exec_error(name: &str, err: &TmplError) -> String {
+    let text = err.to_string();
+    let parts: Vec<&str> = text.splitn(3, ": ").collect();
+    if parts.len() != 3 {
+        return format!("execution error in ({name}): {text}");
+    }
+    match marked(parts[2]) {
+        Some(msg) => format!("execution error at ({}): {msg}", parts[1]),
+        None => text,
+    }
+}
+
+/// The message between the first start and the last end marker.
+fn marked(s: &str) -> Option<&str> {
+    let start = s.find(ERR_START)? + ERR_START.len();
+    let end = s.rfind(ERR_END)?;
+    s.get(start..end)
+}
+
+fn wrap_msg(s: &str) -> String {
+    format!("{ERR_START}{s}{ERR_END}")
+}
+
+/// Sprig's functions (without `env` and `expandenv`, as in Helm) and Helm's.
+pub fn funcs() -> Funcs {
+    let mut f = helmrelease_sprig::funcs();
+    f.remove("env");
+    f.remove("expandenv");
+    let included = Rc::new(RefCell::new(HashMap::new()));
+    f.insert(
+        "include".into(),
+        Rc::new(Include {
+            seen: included.clone(),
+        }),
+    );
+    f.insert("tpl".into(), Rc::new(Tpl));
+    let one = |t| Signature::fixed(&[t]);
+    f.insert(
+        "required".into(),
+        native(
+            "required",
+            Signature::fixed(&[Type::String, Type::Any]),
+            "func(string, interface {}) (interface {}, error)",
+            |a| {
+                let msg = str_arg(a, 0);
+                match a.get(1) {
+                    None | Some(Value::Nil) => Err(wrap_msg(&msg)),
+                    Some(Value::String(s)) if s.is_empty() => Err(wrap_msg(&msg)),
+                    Some(v) => Ok(v.clone()),
+                }
+            },
+        ),
+    );
+    f.insert(
+        "fail".into(),
+        native(
+            "fail",
+            one(Type::String),
+            "func(string) (string, error)",
+            |a| Err(wrap_msg(&str_arg(a, 0))),
+        ),
+    );
+    f.insert(
+        "toYaml".into(),
+        native("toYaml", one(Type::Any), "func(interface {}) string", |a| {
+            // Helm returns "" when marshalling fails, and trims the final newline.
+            let v = a.first().cloned().unwrap_or_default();
+            Ok(Value::string(
+                yaml::to_yaml(&v)
+                    .map(|s| s.strip_suffix('\n').map(String::from).unwrap_or(s))
+                    .unwrap_or_default(),
+            ))
+        }),
+    );
+    f.insert(
+        "fromYaml".into(),
+        native(
+            "fromYaml",
+            one(Type::String),
+            "func(string) map[string]interface {}",
+            |a| {
+                Ok(match yaml::from_yaml(&str_arg(a, 0)) {
+                    Ok(Value::Map(m)) => Value::Map(m),
+                    Ok(Value::Nil) => Value::Map(Rc::new(BTreeMap::new())),
+                    Ok(_) => error_map("error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {}"),
+                    Err(e) => error_map(&e.to_string()),
+                })
+            },
+        ),
+    );
+    f.insert(
+        "fromYamlArray".into(),
+        native(
+            "fromYamlArray",
+            one(Type::String),
+            "func(string) []interface {}",
+            |a| {
+                Ok(match yaml::from_yaml(&str_arg(a, 0)) {
+                    Ok(Value::List(l)) => Value::List(l),
+                    Ok(Value::Nil) => Value::List(Rc::new(Vec::new())),
+                    Ok(_) => Value::List(Rc::new(vec![Value::string(
+                        "error unmarshaling JSON: json: cannot unmarshal object into Go value of type []interface {}",
+                    )])),
+                    Err(e) => Value::List(Rc::new(vec![Value::string(e.to_string())])),
+                })
+            },
+        ),
+    );
+    f.insert(
+        "toJson".into(),
+        native("toJson", one(Type::Any), "func(interface {}) string", |a| {
+            let v = a.first().cloned().unwrap_or_default();
+            Ok(Value::string(yaml::to_json(&v).unwrap_or_default()))
+        }),
+    );
+    f.insert(
+        "fromJson".into(),
+        native(
+            "fromJson",
+            one(Type::String),
+            "func(string) map[string]interface {}",
+            |a| {
+                Ok(match yaml::from_json(&str_arg(a, 0)) {
+                    Ok(Value::Map(m)) => Value::Map(m),
+                    Ok(Value::Nil) => Value::Map(Rc::new(BTreeMap::new())),
+                    Ok(_) => error_map(
+                        "json: cannot unmarshal into Go value of type map[string]interface {}",
+                    ),
+                    Err(e) => error_map(&e.to_string()),
+                })
+            },
+        ),
+    );
+    f.insert(
+        "fromJsonArray".into(),
+        native(
+            "fromJsonArray",
+            one(Type::String),
+            "func(string) []interface {}",
+            |a| {
+                Ok(match yaml::from_json(&str_arg(a, 0)) {
+                    Ok(Value::List(l)) => Value::List(l),
+                    Ok(Value::Nil) => Value::List(Rc::new(Vec::new())),
+                    Ok(_) => Value::List(Rc::new(vec![Value::string(
+                        "json: cannot unmarshal object into Go value of type []interface {}",
+                    )])),
+                    Err(e) => Value::List(Rc::new(vec![Value::string(e.to_string())])),
+                })
+            },
+        ),
+    );
+    f.insert(
+        "lookup".into(),
+        native(
+            "lookup",
+            Signature::fixed(&[Type::String, Type::String, Type::String, Type::String]),
+            "func(string, string, string, string) (map[string]interface {}, error)",
+            // Offline, as `helm template` renders: nothing exists.
+            |_| Ok(Value::Map(Rc::new(BTreeMap::new()))),
+        ),
+    );
+    f.insert(
+        "getHostByName".into(),
+        native(
+            "getHostByName",
+            one(Type::String),
+            "func(string) string",
+            // Helm disables DNS lookups unless --enable-dns.
+            |_| Ok(Value::string("")),
+        ),
+    );
+    f
+}
+
+fn str_arg(args: &[Value], i: usize) -> String {
+    match args.get(i) {
+        Some(Value::String(s)) => s.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn error_map(message: &str) -> Value {
+    let mut m = BTreeMap::new();
+    m.insert("Error".to_string(), Value::string(message));
+    Value::Map(Rc::new(m))
+}
+
+/// `include NAME DATA`: executes a named template and returns its output.
+struct Include {
+    seen: Rc<RefCell<HashMap<String, usize>>>,
+}
+
+impl Function for Include {
+    fn call(&self, _: &[Value]) -> Result<Value, String> {
+        Err("include needs a template set".into())
+    }
+
+    fn call_in(&self, engine: &dyn Engine, args: &[Value]) -> Result<Value, String> {
+        let name = str_arg(args, 0);
+        let data = args.get(1).cloned().unwrap_or_default();
+        {
+            let mut seen = self.seen.borrow_mut();
+            let n = seen.entry(name.clone()).or_insert(0);
+            if *n > MAX_INCLUDE_DEPTH {
+                return Err(format!(
+                    "rendering template has a nested reference name: {name}: unable to execute template"
+                ));
+            }
+            *n += 1;
+        }
+        let result = engine.execute_template(&name, &data);
+        if let Some(n) = self.seen.borrow_mut().get_mut(&name) {
+            *n = n.saturating_sub(1);
+        }
+        result.map(Value::string).map_err(|e| e.to_string())
+    }
+
+    fn signature(&self) -> Signature {
+        Signature::fixed(&[Type::String, Type::Any])
+    }
+
+    fn type_name(&self) -> String {
+        "func(string, interface {}) (string, error)".into()
+    }
+}
+
+/// `tpl TEXT DATA` (Helm 3.14+): TEXT parsed into a copy of the template set and executed.
+struct Tpl;
+
+impl Function for Tpl {
+    fn call(&self, _: &[Value]) -> Result<Value, String> {
+        Err("tpl needs a template set".into())
+    }
+
+    fn call_in(&self, engine: &dyn Engine, args: &[Value]) -> Result<Value, String> {
+        let text = str_arg(args, 0);
+        let data = args.get(1).cloned().unwrap_or_default();
+        let quoted = helmrelease_gotmpl::strconv::quote(&text);
+        match engine.execute_text(SET_NAME, &text, &data) {
+            Ok(out) => Ok(Value::string(out.replace("<no value>", ""))),
+            Err(TmplError::Parse(e)) => Err(format!("cannot parse template {quoted}: {e}")),
+            Err(TmplError::Exec(e)) => Err(format!(
+                "error during tpl function execution for {quoted}: {e}"
+            )),
+        }
+    }
+
+    fn signature(&self) -> Signature {
+        Signature::fixed(&[Type::String, Type::Any])
+    }
+
+    fn type_name(&self) -> String {
+        "func(string, interface {}) (string, error)".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn t(name: &str, text: &str, render: bool) -> RenderTemplate {
+        RenderTemplate {
+            name: name.into(),
+            text: text.into(),
+            vals: Value::from_json(&json!({"Values": {"a": "x", "n": null}})),
+            render,
+        }
+    }
+
+    #[test]
+    fn top_level_defines_win_and_partials_are_not_rendered() {
+        let out = render(
+            &[
+                t("c/templates/_h.tpl", r#"{{define "n"}}top{{end}}"#, false),
+                t(
+                    "c/charts/s/templates/_h.tpl",
+                    r#"{{define "n"}}sub{{end}}"#,
+                    false,
+                ),
+                t(
+                    "c/templates/a.yaml",
+                    r#"{{include "n" .}} {{.Values.missing}}|{{tpl "{{.Values.a}}" .}}"#,
+                    true,
+                ),
+            ],
+            Options::default(),
+        );
+        assert_eq!(
+            out.map(|m| m.into_iter().collect::<Vec<_>>()),
+            Ok(vec![(
+                "c/templates/a.yaml".to_string(),
+                "top |x".to_string()
+            )])
+        );
+    }
+
+    #[test]
+    fn errors_read_as_helm_prints_them() {
+        let err = render(
+            &[t(
+                "c/templates/a.yaml",
+                "a\n{{ required \"a is required\" .Values.n }}",
+                true,
+            )],
+            Options::default(),
+        );
+        assert_eq!(
+            err,
+            Err("execution error at (c/templates/a.yaml:2:3): a is required".into())
+        );
+        let err = render(
+            &[t("c/templates/a.yaml", "{{ .Values.a", true)],
+            Options::default(),
+        );
+        assert_eq!(
+            err,
+            Err("parse error at (c/templates/a.yaml:1): unclosed action".into())
+        );
+        let err = render(
+            &[t("c/templates/a.yaml", "{{ tpl \"{{ .x.y }}\" . }}", true)],
+            Options::default(),
+        );
+        assert!(
+            err.as_ref().is_err_and(|e| e.contains(
+                "error calling tpl: error during tpl function execution for \"{{ .x.y }}\": template: gotpl:1:5: executing \"gotpl\" at <.x.y>: nil pointer evaluating interface {}.y"
+            )),
+            "{err:?}"
+        );
+    }
+}
