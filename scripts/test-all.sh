@@ -4,9 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# What the tests need beyond the Rust toolchain. Nothing yet; the Go template oracle
-# (golang-go, golang-github-masterminds-sprig-dev) joins this list with the template engine.
-apt_packages=()
+# What the tests need beyond the Rust toolchain: Go and the Debian-packaged Go libraries the
+# reference renderers are built from (crates/gotmpl/oracle needs only Go; the Helm oracle in
+# ../shared/tools/gotmpl-oracle also needs Sprig, sigs.k8s.io/yaml, toml and glob). kubectl
+# is on the machines already; the end-to-end tests skip without it.
+apt_packages=(golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
+  golang-github-burntsushi-toml-dev golang-github-gobwas-glob-dev)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -19,6 +22,9 @@ fi
 
 # Times in CLI transcripts print in the local zone, as Helm's do; pin it.
 export TZ=UTC
+# The differential tests against Go must run here, not skip.
+export GOTMPL_REQUIRE_ORACLE=1
+scripts/build-gotmpl-oracle.sh target/gotmpl-oracle
 
 cargo test --workspace --all-targets
 cargo test --workspace --doc

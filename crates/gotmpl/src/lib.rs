@@ -21,7 +21,9 @@ mod parse;
 pub mod strconv;
 
 pub use exec::{Funcs, MissingKey, Template};
-pub use value::{Engine, Function, IntType, NativeFn, Object, Signature, Struct, Type, Value, native};
+pub use value::{
+    Engine, Function, IntType, NativeFn, Object, Signature, Struct, Type, Value, native,
+};
 
 /// A parse or execution error, worded and located as Go words and locates it
 /// (`template: NAME:LINE:COL: executing "NAME" at <.x>: ...`).

@@ -632,6 +632,9 @@ impl<'a> Parser<'a, '_> {
         let token = self.next_non_space();
         let name = self.template_name(&token, context)?;
         let pipe = self.pipeline(context, Kind::RightDelim)?;
+        // Go parses the body with a new tree; the outer tree, which reports an {{else}} in
+        // the body, still stands on the block's own line.
+        let block_line = self.token[0].line;
         let vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
         let depth = std::mem::take(&mut self.range_depth);
         let result = self.item_list();
@@ -639,7 +642,10 @@ impl<'a> Parser<'a, '_> {
         self.range_depth = depth;
         let (list, stop) = result?;
         if let Stop::Else = stop {
-            return Err(self.errorf(format!("unexpected {{{{else}}}} in {context}")));
+            return Err(format!(
+                "template: {}:{block_line}: unexpected {{{{else}}}} in {context}",
+                self.parse_name
+            ));
         }
         self.add(name.clone(), list)?;
         Ok(Node::Template {

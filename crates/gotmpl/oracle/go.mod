@@ -1,0 +1,3 @@
+module helmrelease/gotmpl-oracle
+
+go 1.19
