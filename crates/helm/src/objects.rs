@@ -2,7 +2,7 @@
 //! `.Release` and `.Template`, with the Go field names, methods and type names Helm's have.
 
 use crate::yaml;
-use helmrelease_gotmpl::{Function, IntType, Object, Signature, Struct, Type, Value, native};
+use helmrelease_gotmpl::{Function, IntType, Object, Signature, Struct, Type, Value};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -74,10 +74,6 @@ pub const DEFAULT_API_VERSIONS: &[&str] = &[
 
 fn s(v: &str) -> Value {
     Value::string(v)
-}
-
-fn strings(items: &[String]) -> Value {
-    Value::List(Rc::new(items.iter().map(|i| s(i)).collect()))
 }
 
 /// `.Capabilities` (`*chartutil.Capabilities`).
@@ -164,7 +160,7 @@ impl Function for Has {
             Some(Value::String(w)) => w.to_string(),
             _ => String::new(),
         };
-        Ok(Value::Bool(self.0.iter().any(|v| *v == want)))
+        Ok(Value::Bool(self.0.contains(&want)))
     }
     fn signature(&self) -> Signature {
         Signature::fixed(&[Type::String])
