@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod engine;
+pub mod manifest;
 pub mod objects;
 pub mod values;
 pub mod yaml;
