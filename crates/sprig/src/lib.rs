@@ -3,8 +3,8 @@
 //!
 //! `env` and `expandenv` are left out, as in Helm.
 
-mod text;
 mod data;
+mod text;
 
 use helmrelease_gotmpl::Funcs;
 
