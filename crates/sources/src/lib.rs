@@ -1,0 +1,47 @@
+//! Helm charts fetched from chart repositories the way `helm template --repo URL --version V`,
+//! `helm pull --version` and Flux's source-controller fetch them.
+//!
+//! Pure core, thin I/O:
+//!
+//! - [`index`]: parse a repository `index.yaml` (or JSON);
+//! - [`version`]: Masterminds semver v3 versions and constraints, and Helm's choice of a chart
+//!   version (exact string first, then the highest match; prereleases only when asked for);
+//! - [`url`]: index and chart URL arithmetic as Helm does it with Go's `net/url`;
+//! - [`http`]: a small blocking HTTP(S) client (hyper, rustls with ring, system roots plus
+//!   optional CA, basic or bearer auth, redirects, timeouts, size caps, `file://`);
+//! - [`cache`]: chart archives cached by digest, indexes cached with their `ETag`;
+//! - [`repo`]: [`fetch_chart`], which puts these together.
+//!
+//! ```no_run
+//! use helmrelease_sources::{Auth, Options, fetch_chart};
+//! let chart = fetch_chart(
+//!     "https://charts.example.com/stable",
+//!     "my-app",
+//!     "~1.4",
+//!     &Options {
+//!         cache_dir: Some("/var/cache/helmrelease".into()),
+//!         auth: Some(Auth::Basic { username: "ci".into(), password: "secret".into() }),
+//!         ..Options::default()
+//!     },
+//! )?;
+//! assert!(chart.version.starts_with("1.4."));
+//! # Ok::<(), helmrelease_sources::Error>(())
+//! ```
+//!
+//! OCI registries (`oci://`) are not supported yet and give [`Error::Unsupported`].
+
+pub mod cache;
+mod error;
+pub mod http;
+pub mod index;
+pub mod repo;
+pub mod url;
+pub mod version;
+
+pub use error::{Error, Result};
+pub use http::{Auth, Client, ClientOptions};
+pub use index::{ChartVersion, Index};
+pub use repo::{
+    FetchedChart, Options, fetch_chart, fetch_chart_with, fetch_index, fetch_index_with,
+};
+pub use version::{Constraint, Version};
