@@ -117,6 +117,12 @@ pub enum Command {
     /// `spec.driftDetection.ignore` rules apply. Without NAME, every release in scope is
     /// summarised. Exit code: 0 none, 1 drift, 2 error.
     Drift(DriftArgs),
+    /// Render a chart exactly as `helm template` does, with the same flags.
+    ///
+    /// CHART is a chart folder, a packaged `.tgz`, or with `--repo URL` a chart name in an HTTP
+    /// Helm repository (with `--version`). Exit code: 0 rendered, 1 the chart or its values do
+    /// not render (Helm's error text on stderr).
+    Template(Box<TemplateArgs>),
     /// One report over the cluster or files: policy violations, stuck and failed releases,
     /// release storage size, orphaned release Secrets, HelmReleases without a release, and drift
     /// with --drift. Exit code: 0 clean, 1 findings, 2 error.
@@ -251,4 +257,63 @@ mod tests {
         // Catches a subcommand flag that shadows a global one (clap panics on use otherwise).
         Cli::command().debug_assert();
     }
+}
+
+/// Arguments of `template`, as `helm template` takes them.
+#[derive(Args, Debug)]
+pub struct TemplateArgs {
+    /// `[NAME] CHART`: the release name is optional, as in Helm.
+    #[arg(value_name = "NAME_OR_CHART", num_args = 1..=2, required = true)]
+    pub args: Vec<String>,
+    /// Values files, merged in order.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// `key=value` pairs (Helm's strvals syntax).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// `key=value` pairs whose values stay strings.
+    #[arg(long = "set-string", value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// `key=json` pairs, or a JSON object.
+    #[arg(long = "set-json", value_name = "KEY=JSON")]
+    pub set_json: Vec<String>,
+    /// `key=path`: the file's content becomes the value.
+    #[arg(long = "set-file", value_name = "KEY=PATH")]
+    pub set_file: Vec<String>,
+    /// `key=value` pairs taken literally.
+    #[arg(long = "set-literal", value_name = "KEY=VALUE")]
+    pub set_literal: Vec<String>,
+    /// Kubernetes version for `.Capabilities.KubeVersion`.
+    #[arg(long)]
+    pub kube_version: Option<String>,
+    /// Extra API versions for `.Capabilities.APIVersions`. Repeatable.
+    #[arg(short = 'a', long = "api-versions", value_name = "VERSION")]
+    pub api_versions: Vec<String>,
+    /// Include CRDs from the chart's `crds/` folders.
+    #[arg(long)]
+    pub include_crds: bool,
+    /// Leave CRDs out (wins over --include-crds).
+    #[arg(long)]
+    pub skip_crds: bool,
+    /// Leave test hooks out.
+    #[arg(long)]
+    pub skip_tests: bool,
+    /// Leave hooks out.
+    #[arg(long)]
+    pub no_hooks: bool,
+    /// Set `.Release.IsUpgrade` instead of `.Release.IsInstall`.
+    #[arg(long)]
+    pub is_upgrade: bool,
+    /// Only the manifests of these templates (paths or globs, e.g. `templates/service.yaml`).
+    #[arg(short = 's', long = "show-only", value_name = "TEMPLATE")]
+    pub show_only: Vec<String>,
+    /// Chart repository URL to fetch CHART from.
+    #[arg(long)]
+    pub repo: Option<String>,
+    /// Chart version constraint (with --repo; default: the latest stable).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Skip `values.schema.json` validation.
+    #[arg(long)]
+    pub skip_schema_validation: bool,
 }

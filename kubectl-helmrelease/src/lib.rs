@@ -19,6 +19,7 @@ pub mod output;
 pub mod source;
 pub mod status;
 pub mod target;
+pub mod template;
 pub mod values;
 
 pub use error::{Error, Result};
@@ -118,5 +119,6 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
         Command::Diff(args) => diff::run(args, &ctx),
         Command::Drift(args) => drift::run(args, &ctx),
         Command::Audit(args) => audit::run(args, &ctx),
+        Command::Template(args) => template::run(args, &ctx),
     }
 }

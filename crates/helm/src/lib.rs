@@ -6,6 +6,7 @@ pub mod chart;
 pub mod engine;
 pub mod manifest;
 pub mod objects;
+pub mod render;
 pub mod values;
 pub mod yaml;
 

@@ -486,6 +486,42 @@ fn glob_at(p: &[char], n: &[char]) -> bool {
     }
 }
 
+/// Go's `filepath.Match` (used by `--show-only`): `*` and `?` within a path segment, `[...]`
+/// classes, `\\` escapes; no `**` and no braces.
+pub fn glob_match_path(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    filepath_at(&p, &n)
+}
+
+fn filepath_at(p: &[char], n: &[char]) -> bool {
+    match p.first() {
+        None => n.is_empty(),
+        Some('*') => {
+            let rest = &p[1..];
+            (0..=n.len())
+                .take_while(|i| *i == 0 || n[i - 1] != '/')
+                .any(|i| filepath_at(rest, &n[i..]))
+        }
+        Some('{') | Some('}') => n.first() == p.first() && filepath_at(&p[1..], &n[1..]),
+        // `?` and classes behave as in the gobwas matcher.
+        Some('?') | Some('[') | Some('\\') => {
+            let single: Vec<char> = match p.first() {
+                Some('[') => match p.iter().position(|c| *c == ']') {
+                    Some(close) => p[..=close].to_vec(),
+                    None => vec!['['],
+                },
+                Some('\\') if p.len() > 1 => p[..2].to_vec(),
+                Some(c) => vec![*c],
+                None => Vec::new(),
+            };
+            n.first().is_some_and(|_| glob_at(&single, &n[..1]))
+                && filepath_at(&p[single.len()..], &n[1..])
+        }
+        Some(c) => n.first() == Some(c) && filepath_at(&p[1..], &n[1..]),
+    }
+}
+
 /// `.Release`: a plain map, as Helm builds it.
 pub fn release(name: &str, namespace: &str, revision: i64, is_upgrade: bool) -> Value {
     let mut m = BTreeMap::new();

@@ -1,0 +1,77 @@
+//! `template`: a chart rendered exactly as `helm template` renders it.
+
+use crate::cli::TemplateArgs;
+use crate::{Context, Error, Outcome, Result};
+use helmrelease_helm::render::{self, TemplateOptions};
+use helmrelease_helm::values::ValueOptions;
+
+/// Runs `template`. Rendering errors are Helm's text on stderr with exit code 1, as `helm`
+/// prints them (`Error: ...`).
+pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
+    let _ = ctx;
+    let (name, chart_ref) = match args.args.as_slice() {
+        [chart] => ("release-name".to_string(), chart.clone()),
+        [name, chart] => (name.clone(), chart.clone()),
+        _ => return Err(Error::Usage("expected [NAME] CHART".into())),
+    };
+    let options = TemplateOptions {
+        release_name: name,
+        namespace: ctx.namespace.clone().unwrap_or_else(|| "default".into()),
+        values: ValueOptions {
+            value_files: args.values.clone(),
+            json_values: args.set_json.clone(),
+            values: args.set.clone(),
+            string_values: args.set_string.clone(),
+            file_values: args.set_file.clone(),
+            literal_values: args.set_literal.clone(),
+        },
+        kube_version: args.kube_version.clone(),
+        api_versions: args.api_versions.clone(),
+        include_crds: args.include_crds,
+        skip_crds: args.skip_crds,
+        skip_tests: args.skip_tests,
+        no_hooks: args.no_hooks,
+        is_upgrade: args.is_upgrade,
+        show_only: args.show_only.clone(),
+        skip_schema_validation: args.skip_schema_validation,
+    };
+    let chart = match &args.repo {
+        Some(repo) => fetch(
+            repo,
+            &chart_ref,
+            args.version.as_deref().unwrap_or_default(),
+        )
+        .and_then(|bytes| helmrelease_helm::chart::load_archive(&bytes)),
+        None => helmrelease_helm::chart::load(&chart_ref),
+    };
+    let result = chart
+        .and_then(|chart| render::render(chart, &options))
+        .and_then(|rendered| render::template_text(&rendered, &options));
+    Ok(match result {
+        Ok(stdout) => Outcome {
+            stdout,
+            stderr: String::new(),
+            code: 0,
+        },
+        Err(e) => Outcome {
+            stdout: String::new(),
+            stderr: format!("Error: {e}\n"),
+            code: 1,
+        },
+    })
+}
+
+/// Downloads a chart from an HTTP repository into the user's cache (digest-checked).
+fn fetch(repo: &str, chart: &str, version: &str) -> helmrelease_helm::Result<Vec<u8>> {
+    let cache_dir = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
+        .map(|base| base.join("helmrelease"));
+    let options = helmrelease_sources::repo::Options {
+        cache_dir,
+        ..helmrelease_sources::repo::Options::default()
+    };
+    helmrelease_sources::repo::fetch_chart(repo, chart, version, &options)
+        .map(|fetched| fetched.bytes)
+        .map_err(|e| helmrelease_helm::Error::Chart(e.to_string()))
+}
