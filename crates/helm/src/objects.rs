@@ -10,6 +10,11 @@ use std::rc::Rc;
 pub const DEFAULT_KUBE_VERSION: &str = "v1.35.0";
 /// Helm version reported in `.Capabilities.HelmVersion`.
 pub const HELM_VERSION: &str = "v3.21.0";
+/// Commit of that Helm release, as the reference renderer reports it.
+pub const HELM_GIT_COMMIT: &str = "e0878d41b711792be60777fd65ad23a101e6b85f";
+/// Go version reported with it (the Go Helm 3.21 was built with is not recorded here; this is
+/// the toolchain our reference renderer uses, so tests agree).
+pub const HELM_GO_VERSION: &str = "go1.19.8";
 
 /// API versions `helm template` reports without a cluster (Helm 3.21, client-go 0.35).
 pub const DEFAULT_API_VERSIONS: &[&str] = &[
@@ -113,9 +118,9 @@ pub fn capabilities(kube_version: &str, api_versions: &[String]) -> Value {
         type_name: "version.BuildInfo".into(),
         fields: vec![
             ("Version".into(), s(HELM_VERSION)),
-            ("GitCommit".into(), s("")),
-            ("GitTreeState".into(), s("")),
-            ("GoVersion".into(), s("")),
+            ("GitCommit".into(), s(HELM_GIT_COMMIT)),
+            ("GitTreeState".into(), s("clean")),
+            ("GoVersion".into(), s(HELM_GO_VERSION)),
         ],
         methods: Vec::new(),
         display: None,
