@@ -4,9 +4,9 @@
 
 use crate::funcs::{self, Builtin};
 use crate::parse::{self, Arg, Branch, Command, List, Node, Pipe, Source, Tree, Variable};
-use crate::value::{Function, Type, Value};
+use crate::value::{Function, Map, Type, Value};
 use crate::{Error, Result, fmt as gofmt, strconv};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// Functions by name, added to templates with [`Template::funcs`].
@@ -510,15 +510,18 @@ impl<'t> State<'t> {
                 !items.is_empty()
             }
             Some(Value::Map(map)) => {
-                let map = map.clone();
-                for (k, v) in map.iter() {
-                    one(
-                        self,
-                        Ev::Val(Value::string(k.as_str()), false),
-                        Ev::Val(v.clone(), true),
-                    )?;
+                // Go's range sorts a snapshot of the entries (`fmtsort.Sort`): changes the
+                // body makes to the map do not change the iteration.
+                let entries: Vec<(Value, Value)> = map.read(|m| {
+                    m.iter()
+                        .map(|(k, v)| (Value::string(k.as_str()), v.clone()))
+                        .collect()
+                });
+                let any = !entries.is_empty();
+                for (k, v) in entries {
+                    one(self, Ev::Val(k, false), Ev::Val(v, true))?;
                 }
-                !map.is_empty()
+                any
             }
             Some(Value::Object(o)) if o.is_map() => {
                 let o = o.clone();
@@ -867,7 +870,7 @@ impl<'t> State<'t> {
                     return Err(self.errorf(format!("{name} is not a method but has arguments")));
                 }
                 match m.get(name) {
-                    Some(v) => Ok(Ev::Val(v.clone(), true)),
+                    Some(v) => Ok(Ev::Val(v, true)),
                     None => self.missing_key(name),
                 }
             }
@@ -1116,7 +1119,7 @@ fn zero(t: ParamType) -> Ev {
     match t {
         ParamType::Reflect => Ev::Invalid,
         ParamType::Go(Type::List) => Ev::Val(Value::List(Rc::new(Vec::new())), false),
-        ParamType::Go(Type::Map) => Ev::Val(Value::Map(Rc::new(BTreeMap::new())), false),
+        ParamType::Go(Type::Map) => Ev::Val(Value::Map(Map::new()), false),
         _ => Ev::Val(Value::Nil, true),
     }
 }

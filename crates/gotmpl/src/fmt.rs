@@ -17,6 +17,9 @@
 //!   keeps rendered output reproducible).
 //! - `%#v` is exact for nil, bools, numbers, strings, lists and maps; objects print their
 //!   `format` text and functions `(TYPE)(0x0)`.
+//! - A map that contains itself prints its entries once; where it meets itself again it
+//!   prints `map[...]` (`map[string]interface {}{...}` for `%#v`). Go would recurse until
+//!   the stack overflows.
 //!
 //! ```
 //! use helmrelease_gotmpl::{Value, fmt};
@@ -25,7 +28,7 @@
 //! assert_eq!(fmt::sprintf("%d %d", &[Value::int(1)]), "1 %!d(MISSING)");
 //! ```
 
-use crate::value::{Object, Value};
+use crate::value::{Map, Object, Value};
 
 /// `fmt.Sprint`: each operand as `%v`, with a space between two operands when neither is a
 /// string.
@@ -105,6 +108,37 @@ struct Flags {
     sharp_v: bool,
     wid: usize,
     prec: usize,
+}
+
+thread_local! {
+    /// Maps being printed, innermost last (shared by nested `format_value` calls, which
+    /// objects' `format` makes).
+    static PRINTING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A map's place on [`PRINTING`] while its entries print.
+struct Printing;
+
+impl Printing {
+    /// Marks `map` as being printed; `None` when it already is (a cycle).
+    fn enter(map: &Map) -> Option<Printing> {
+        let addr = map.addr();
+        PRINTING.with(|p| {
+            let mut p = p.borrow_mut();
+            if p.contains(&addr) {
+                None
+            } else {
+                p.push(addr);
+                Some(Printing)
+            }
+        })
+    }
+}
+
+impl Drop for Printing {
+    fn drop(&mut self) {
+        PRINTING.with(|p| p.borrow_mut().pop());
+    }
 }
 
 /// The output buffer and the flags of the verb being printed (Go's `pp` and `fmt` in one).
@@ -437,8 +471,14 @@ impl Printer {
                 } else {
                     self.buf.push_str("map[");
                 }
-                // BTreeMap order is Go's sorted key order (strings compare bytewise).
-                for (k, (key, item)) in map.iter().enumerate() {
+                // A map inside itself: Go recurses until the stack overflows.
+                let Some(_printing) = Printing::enter(map) else {
+                    self.buf.push_str("...");
+                    self.buf.push(if self.f.sharp_v { '}' } else { ']' });
+                    return;
+                };
+                // Map order is Go's sorted key order (strings compare bytewise).
+                for (k, (key, item)) in map.entries().iter().enumerate() {
                     if k > 0 {
                         self.buf.push_str(if self.f.sharp_v { ", " } else { " " });
                     }
@@ -1376,7 +1416,6 @@ mod tests {
 
     use super::*;
     use crate::value::{Function, IntType};
-    use std::collections::BTreeMap;
     use std::rc::Rc;
 
     fn s(x: &str) -> Value {
@@ -1388,12 +1427,7 @@ mod tests {
     }
 
     fn m(entries: Vec<(&str, Value)>) -> Value {
-        Value::Map(Rc::new(
-            entries
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect::<BTreeMap<_, _>>(),
-        ))
+        Value::map(entries.into_iter().map(|(k, v)| (k.to_string(), v)))
     }
 
     #[track_caller]

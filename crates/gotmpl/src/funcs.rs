@@ -243,7 +243,7 @@ fn index(args: &[Ev]) -> Result<Ev, String> {
             Value::Map(m) => {
                 let key = map_key(idx)?;
                 match m.get(&key) {
-                    Some(v) => Ev::Val(v.clone(), true),
+                    Some(v) => Ev::Val(v, true),
                     None => Ev::Val(Value::Nil, true),
                 }
             }

@@ -2,8 +2,13 @@
 //! (`map[string]interface{}`, `[]interface{}`, `float64` and `int64` numbers, strings, bools,
 //! nil), typed objects with fields and methods (Helm's `.Chart`, `.Capabilities`, `.Files`),
 //! and functions.
+//!
+//! Maps are Go maps: a [`Map`] is a handle to one shared, mutable map, so a change made
+//! through one copy of the handle (Sprig's `set`, `unset`, `merge`) is seen through every
+//! other, as Helm charts expect. Lists, strings and the rest are immutable and shared.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::rc::Rc;
 
@@ -25,8 +30,9 @@ pub enum Value {
     String(Rc<str>),
     /// `[]interface{}` (or another slice type, named by `type_name`).
     List(Rc<Vec<Value>>),
-    /// `map[string]interface{}`; iteration is in sorted key order, as Go's templates do.
-    Map(Rc<BTreeMap<String, Value>>),
+    /// `map[string]interface{}`: a shared, mutable [`Map`]; iteration is in sorted key
+    /// order, as Go's templates do.
+    Map(Map),
     /// A typed Go object: a struct or named map with fields and methods.
     Object(Rc<dyn Object>),
     /// A function value (for `call`).
@@ -177,7 +183,7 @@ impl fmt::Debug for Value {
             Value::Float(x) => write!(f, "Float({x})"),
             Value::String(s) => write!(f, "String({s:?})"),
             Value::List(l) => f.debug_list().entries(l.iter()).finish(),
-            Value::Map(m) => f.debug_map().entries(m.iter()).finish(),
+            Value::Map(m) => m.fmt(f),
             Value::Object(o) => write!(f, "Object({})", o.type_name()),
             Value::Func(func) => write!(f, "Func({})", func.type_name()),
         }
@@ -185,20 +191,310 @@ impl fmt::Debug for Value {
 }
 
 impl PartialEq for Value {
-    /// Structural equality (for tests); Go's `eq` has its own rules in the executor.
+    /// Structural equality (for tests); Go's `eq` has its own rules in the executor. Maps
+    /// compare by contents; a pair of maps met again inside itself (a cycle) counts as equal,
+    /// as in Go's `reflect.DeepEqual`. Objects and functions compare by identity.
     fn eq(&self, other: &Value) -> bool {
-        match (self, other) {
+        structural_eq(self, other)
+    }
+}
+
+/// [`Value`]'s `PartialEq`, with a work list instead of recursion and a set of the map pairs
+/// already compared, so deep or self-containing values terminate.
+fn structural_eq(a: &Value, b: &Value) -> bool {
+    let mut seen: HashSet<(usize, usize)> = HashSet::new();
+    let mut work = vec![(a.clone(), b.clone())];
+    while let Some((a, b)) = work.pop() {
+        let same = match (&a, &b) {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Int(a, x), Value::Int(b, y)) => a == b && x == y,
             (Value::Uint(a), Value::Uint(b)) => a == b,
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
-            (Value::List(a), Value::List(b)) => a == b,
-            (Value::Map(a), Value::Map(b)) => a == b,
+            (Value::List(a), Value::List(b)) => {
+                if a.len() != b.len() {
+                    false
+                } else {
+                    if !Rc::ptr_eq(a, b) {
+                        work.extend(a.iter().cloned().zip(b.iter().cloned()));
+                    }
+                    true
+                }
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                if a.ptr_eq(b) || !seen.insert((a.addr(), b.addr())) {
+                    true
+                } else {
+                    let (x, y) = (a.entries(), b.entries());
+                    if x.len() != y.len() {
+                        false
+                    } else {
+                        let mut keys_match = true;
+                        for ((kx, vx), (ky, vy)) in x.into_iter().zip(y) {
+                            if kx != ky {
+                                keys_match = false;
+                                break;
+                            }
+                            work.push((vx, vy));
+                        }
+                        keys_match
+                    }
+                }
+            }
             (Value::Object(a), Value::Object(b)) => Rc::ptr_eq(a, b),
             (Value::Func(a), Value::Func(b)) => Rc::ptr_eq(a, b),
             _ => false,
+        };
+        if !same {
+            return false;
+        }
+    }
+    true
+}
+
+/// A Go `map[string]interface{}`: a handle to a map that every clone of the handle shares.
+/// A change made through one handle ([`Map::insert`], [`Map::remove`]) is seen through all
+/// of them, as with Go maps; [`Map::deep_copy`] makes an independent copy. Keys are kept
+/// sorted, the order in which Go's templates and `fmt` visit them.
+///
+/// The entries live in a `RefCell`, and no method lends them out: values come out as clones
+/// (cheap: strings, lists and maps are reference counted) and [`Map::entries`] is a snapshot,
+/// so code that runs templates or functions while walking a map can never meet a map that is
+/// borrowed.
+///
+/// A map can contain itself (`{{ $_ := set $d "self" $d }}`). Equality, [`fmt::Debug`],
+/// [`Map::deep_copy`] and [`Value::has_cycle`] detect that; code that walks values must
+/// too (by [`Map::addr`]). Reference counting cannot free such a cycle: its maps stay
+/// allocated (a leak bounded by what the templates build) unless something removes the
+/// entry that closes it.
+#[derive(Clone, Default)]
+pub struct Map(Rc<Entries>);
+
+impl Map {
+    /// A new, empty map.
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    /// The value under `key`, cloned out of the map.
+    #[inline]
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.0.borrow().get(key).cloned()
+    }
+
+    /// Sets `key` to `value` (Go's `m[key] = value`), returning the value it replaces.
+    #[inline]
+    pub fn insert(&self, key: impl Into<String>, value: Value) -> Option<Value> {
+        self.0.borrow_mut().insert(key.into(), value)
+    }
+
+    /// Removes `key` (Go's `delete(m, key)`), returning its value.
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        self.0.borrow_mut().remove(key)
+    }
+
+    /// Whether `key` is present.
+    #[inline]
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.0.borrow().contains_key(key)
+    }
+
+    /// The number of entries.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.0.borrow().len()
+    }
+
+    /// Whether the map has no entries.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.0.borrow().is_empty()
+    }
+
+    /// The keys, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        self.0.borrow().keys().cloned().collect()
+    }
+
+    /// The values, in key order.
+    pub fn values(&self) -> Vec<Value> {
+        self.0.borrow().values().cloned().collect()
+    }
+
+    /// A snapshot of the entries in key order: later changes to the map do not show in it.
+    pub fn entries(&self) -> Vec<(String, Value)> {
+        self.0
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Runs `f` on the entries, borrowed: for this crate's snapshots, so `f` must neither
+    /// change this map nor run templates or functions (which could).
+    #[inline]
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&BTreeMap<String, Value>) -> T) -> T {
+        f(&self.0.borrow())
+    }
+
+    /// A snapshot of the entries as a `BTreeMap` (nested maps still shared).
+    pub fn to_btree(&self) -> BTreeMap<String, Value> {
+        self.0.borrow().clone()
+    }
+
+    /// A new map with the same entries (Go's loop copying a map): nested maps are shared.
+    pub fn shallow_copy(&self) -> Map {
+        Map::from(self.to_btree())
+    }
+
+    /// Whether both handles refer to the same map.
+    #[inline]
+    pub fn ptr_eq(&self, other: &Map) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+
+    /// The map's identity, for code that tracks the maps it has visited (to detect cycles):
+    /// equal for handles to the same map while it is alive.
+    #[inline]
+    pub fn addr(&self) -> usize {
+        Rc::as_ptr(&self.0) as *const () as usize
+    }
+
+    /// An independent copy (`copystructure.Copy`, Sprig's `deepCopy`): nested maps and lists
+    /// are copied too, so changes to either side never show in the other. A map that contains
+    /// itself is copied into a copy that contains itself.
+    pub fn deep_copy(&self) -> Map {
+        let mut path = Vec::new();
+        deep_copy_map(self, &mut path)
+    }
+}
+
+/// Copies `m`; `path` holds the maps being copied (originals and their copies), so a map met
+/// again inside itself becomes a reference to its copy.
+fn deep_copy_map(m: &Map, path: &mut Vec<(usize, Map)>) -> Map {
+    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || {
+        let copy = Map::new();
+        path.push((m.addr(), copy.clone()));
+        for (k, v) in m.entries() {
+            let v = deep_copy_value(&v, path);
+            copy.insert(k, v);
+        }
+        path.pop();
+        copy
+    })
+}
+
+fn deep_copy_value(v: &Value, path: &mut Vec<(usize, Map)>) -> Value {
+    match v {
+        Value::Map(m) => match path.iter().find(|(addr, _)| *addr == m.addr()) {
+            Some((_, copy)) => Value::Map(copy.clone()),
+            None => Value::Map(deep_copy_map(m, path)),
+        },
+        Value::List(items)
+            if items
+                .iter()
+                .any(|i| matches!(i, Value::Map(_) | Value::List(_))) =>
+        {
+            stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || {
+                Value::List(Rc::new(
+                    items.iter().map(|i| deep_copy_value(i, path)).collect(),
+                ))
+            })
+        }
+        // Everything else is immutable: sharing it is copying it.
+        other => other.clone(),
+    }
+}
+
+impl From<BTreeMap<String, Value>> for Map {
+    fn from(m: BTreeMap<String, Value>) -> Map {
+        Map(Rc::new(Entries(RefCell::new(m))))
+    }
+}
+
+impl FromIterator<(String, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Map {
+        Map::from(iter.into_iter().collect::<BTreeMap<_, _>>())
+    }
+}
+
+impl PartialEq for Map {
+    /// Structural equality, as for [`Value`].
+    fn eq(&self, other: &Map) -> bool {
+        structural_eq(&Value::Map(self.clone()), &Value::Map(other.clone()))
+    }
+}
+
+thread_local! {
+    /// Maps whose `Debug` output is being written, to cut cycles short.
+    static DEBUGGING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+impl fmt::Debug for Map {
+    /// The entries, as `{"k": v}`; a map met again inside itself prints as `{...}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let addr = self.addr();
+        if DEBUGGING.with(|d| d.borrow().contains(&addr)) {
+            return write!(f, "{{...}}");
+        }
+        DEBUGGING.with(|d| d.borrow_mut().push(addr));
+        let result = f.debug_map().entries(self.entries()).finish();
+        DEBUGGING.with(|d| d.borrow_mut().pop());
+        result
+    }
+}
+
+/// The entries behind a [`Map`] handle.
+#[derive(Default)]
+struct Entries(RefCell<BTreeMap<String, Value>>);
+
+impl std::ops::Deref for Entries {
+    type Target = RefCell<BTreeMap<String, Value>>;
+
+    #[inline]
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Drop for Entries {
+    /// Runs when the last handle goes: frees the entries without recursion. Nested maps and
+    /// lists that die with this map are emptied one at a time from a work list, so dropping
+    /// deeply nested data cannot overflow the stack.
+    fn drop(&mut self) {
+        let entries = std::mem::take(self.0.get_mut());
+        if entries.is_empty() {
+            return;
+        }
+        let mut work = Vec::new();
+        let keep = |v: Value, work: &mut Vec<Value>| match v {
+            Value::Map(m) if Rc::strong_count(&m.0) == 1 => work.push(Value::Map(m)),
+            Value::List(l) if Rc::strong_count(&l) == 1 => work.push(Value::List(l)),
+            _ => {}
+        };
+        for v in entries.into_values() {
+            keep(v, &mut work);
+        }
+        while let Some(v) = work.pop() {
+            match v {
+                Value::Map(m) => {
+                    let taken = m.0.try_borrow_mut().map(|mut e| std::mem::take(&mut *e));
+                    if let Ok(taken) = taken {
+                        for v in taken.into_values() {
+                            keep(v, &mut work);
+                        }
+                    }
+                }
+                Value::List(l) => {
+                    if let Ok(items) = Rc::try_unwrap(l) {
+                        for v in items {
+                            keep(v, &mut work);
+                        }
+                    }
+                }
+                _ => {}
+            }
         }
     }
 }
@@ -224,16 +520,26 @@ impl Value {
             serde_json::Value::Array(a) => {
                 Value::List(Rc::new(a.iter().map(Value::from_json).collect()))
             }
-            serde_json::Value::Object(o) => Value::Map(Rc::new(
+            serde_json::Value::Object(o) => Value::Map(
                 o.iter()
                     .map(|(k, v)| (k.clone(), Value::from_json(v)))
                     .collect(),
-            )),
+            ),
         }
     }
 
-    /// Back to JSON (objects and functions become null; non-finite floats null).
+    /// A map value from entries.
+    pub fn map(entries: impl IntoIterator<Item = (String, Value)>) -> Value {
+        Value::Map(entries.into_iter().collect())
+    }
+
+    /// Back to JSON (objects and functions become null; non-finite floats null; a map met
+    /// again inside itself null).
     pub fn to_json(&self) -> serde_json::Value {
+        self.to_json_in(&mut Vec::new())
+    }
+
+    fn to_json_in(&self, path: &mut Vec<usize>) -> serde_json::Value {
         match self {
             Value::Nil | Value::Object(_) | Value::Func(_) => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
@@ -243,11 +549,68 @@ impl Value {
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
             Value::String(s) => serde_json::Value::String(s.to_string()),
-            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
+            Value::List(l) => {
+                serde_json::Value::Array(l.iter().map(|v| v.to_json_in(path)).collect())
+            }
             Value::Map(m) => {
-                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+                if path.contains(&m.addr()) {
+                    return serde_json::Value::Null;
+                }
+                path.push(m.addr());
+                let out = m
+                    .entries()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.to_json_in(path)))
+                    .collect();
+                path.pop();
+                serde_json::Value::Object(out)
             }
         }
+    }
+
+    /// Whether a map contains itself, directly or through other maps and lists (which Go's
+    /// encoders and `fmt` would follow forever). Encoders check this to fail as Go's
+    /// `encoding/json` does (`encountered a cycle`).
+    pub fn has_cycle(&self) -> bool {
+        // Depth-first, with an explicit stack: `Some(v)` to visit, `None` to leave the map on
+        // top of `path`.
+        let mut path: Vec<usize> = Vec::new();
+        let mut work: Vec<Option<Value>> = vec![Some(self.clone())];
+        while let Some(item) = work.pop() {
+            match item {
+                None => {
+                    path.pop();
+                }
+                Some(Value::Map(m)) => {
+                    if path.contains(&m.addr()) {
+                        return true;
+                    }
+                    path.push(m.addr());
+                    work.push(None);
+                    work.extend(
+                        m.values()
+                            .into_iter()
+                            .filter(|v| matches!(v, Value::Map(_) | Value::List(_)))
+                            .map(Some),
+                    );
+                }
+                Some(Value::List(items)) => work.extend(
+                    items
+                        .iter()
+                        .filter(|v| matches!(v, Value::Map(_) | Value::List(_)))
+                        .cloned()
+                        .map(Some),
+                ),
+                Some(_) => {}
+            }
+        }
+        false
+    }
+
+    /// An independent copy (Sprig's `deepCopy`): maps and the lists holding them are copied
+    /// ([`Map::deep_copy`]); everything else is immutable and shared.
+    pub fn deep_copy(&self) -> Value {
+        deep_copy_value(self, &mut Vec::new())
     }
 
     /// The Go type name `%T` prints: `<nil>` for no value.
@@ -399,5 +762,117 @@ impl Object for Struct {
             .map(|(_, v)| crate::fmt::format_value(v))
             .collect();
         format!("{{{}}}", parts.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: &str) -> Value {
+        Value::string(x)
+    }
+
+    #[test]
+    fn map_handles_share_one_map() {
+        let m = Map::new();
+        assert!(m.is_empty());
+        let other = m.clone();
+        assert_eq!(other.insert("b", Value::int(2)), None);
+        assert_eq!(m.insert("a", Value::int(1)), None);
+        assert_eq!(m.insert("a", Value::int(3)), Some(Value::int(1)));
+        assert!(m.ptr_eq(&other) && m.addr() == other.addr());
+        assert_eq!(m.len(), 2);
+        assert_eq!(m.keys(), ["a", "b"]);
+        assert_eq!(m.values(), [Value::int(3), Value::int(2)]);
+        assert_eq!(other.get("a"), Some(Value::int(3)));
+        assert!(other.contains_key("b") && !other.contains_key("c"));
+        assert_eq!(other.remove("b"), Some(Value::int(2)));
+        assert_eq!(m.entries(), [("a".to_string(), Value::int(3))]);
+        assert_eq!(m.to_btree().len(), 1);
+        let copy = m.shallow_copy();
+        copy.insert("c", s("x"));
+        assert!(!m.contains_key("c") && !copy.ptr_eq(&m));
+        // A snapshot does not change with the map.
+        let snapshot = m.entries();
+        m.insert("z", Value::Nil);
+        assert_eq!(snapshot.len(), 1);
+    }
+
+    #[test]
+    fn deep_copies_are_independent() {
+        let inner = Map::from(BTreeMap::from([("x".to_string(), Value::int(1))]));
+        let m = Map::new();
+        m.insert("inner", Value::Map(inner.clone()));
+        m.insert(
+            "list",
+            Value::List(Rc::new(vec![Value::Map(inner.clone())])),
+        );
+        let copy = m.deep_copy();
+        assert_eq!(copy, m);
+        inner.insert("y", Value::int(2));
+        assert_ne!(copy, m);
+        assert_eq!(
+            crate::fmt::format_value(&Value::Map(copy)),
+            "map[inner:map[x:1] list:[map[x:1]]]"
+        );
+        assert_eq!(Value::int(7).deep_copy(), Value::int(7));
+    }
+
+    #[test]
+    fn maps_that_contain_themselves_are_handled() {
+        let m = Map::new();
+        m.insert("a", Value::int(1));
+        m.insert("self", Value::Map(m.clone()));
+        m.insert("l", Value::List(Rc::new(vec![Value::Map(m.clone())])));
+        let v = Value::Map(m.clone());
+        assert!(v.has_cycle());
+        assert_eq!(
+            crate::fmt::format_value(&v),
+            "map[a:1 l:[map[...]] self:map[...]]"
+        );
+        assert_eq!(
+            format!("{v:?}"),
+            r#"{"a": Int(1, int), "l": [{...}], "self": {...}}"#
+        );
+        assert_eq!(
+            v.to_json(),
+            serde_json::json!({"a": 1, "l": [null], "self": null})
+        );
+        // A deep copy is a new map that contains itself.
+        let Value::Map(copy) = v.deep_copy() else {
+            panic!("a map copies to a map")
+        };
+        assert!(!copy.ptr_eq(&m));
+        let Some(Value::Map(inner)) = copy.get("self") else {
+            panic!("self is a map")
+        };
+        assert!(inner.ptr_eq(&copy));
+        // Equal structures compare equal (Go's DeepEqual treats a revisited pair as equal).
+        assert_eq!(Value::Map(copy.clone()), v);
+        copy.insert("a", Value::int(2));
+        assert_ne!(Value::Map(copy.clone()), v);
+        // Shared maps that are not cycles are not cycles.
+        let leaf = Value::map([("x".to_string(), Value::Nil)]);
+        let dag = Value::map([("a".to_string(), leaf.clone()), ("b".to_string(), leaf)]);
+        assert!(!dag.has_cycle());
+        // Break the cycles so the test does not leak them.
+        for map in [&m, &copy] {
+            map.remove("self");
+            map.remove("l");
+        }
+    }
+
+    #[test]
+    fn dropping_deeply_nested_maps_does_not_overflow_the_stack() {
+        let mut v = Value::Nil;
+        for i in 0..200_000 {
+            v = if i % 2 == 0 {
+                Value::map([("next".to_string(), v)])
+            } else {
+                Value::List(Rc::new(vec![v]))
+            };
+        }
+        drop(v);
     }
 }

@@ -17,10 +17,9 @@ pub mod semver;
 pub use metadata::{Dependency, Lock, Maintainer, Metadata};
 
 use crate::{Error, Result};
-use helmrelease_gotmpl::Value;
+use helmrelease_gotmpl::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 /// Helm's default cap on an archive's total decompressed size (`MaxDecompressedChartSize`).
 pub const MAX_DECOMPRESSED_CHART_SIZE: u64 = 100 * 1024 * 1024;
@@ -102,7 +101,7 @@ struct ParentPath {
 }
 
 fn empty_map() -> Value {
-    Value::Map(Rc::new(BTreeMap::new()))
+    Value::Map(Map::new())
 }
 
 impl Chart {

@@ -4,7 +4,7 @@
 
 use crate::yaml;
 use helmrelease_gotmpl::{
-    Engine, Error as TmplError, Funcs, Function, MissingKey, Signature, Template, Type, Value,
+    Engine, Error as TmplError, Funcs, Function, Map, MissingKey, Signature, Template, Type, Value,
     native,
 };
 use std::cell::RefCell;
@@ -26,8 +26,14 @@ pub struct RenderTemplate {
     pub name: String,
     /// Template text.
     pub text: String,
-    /// The root object (`.Values`, `.Release`, `.Chart`, ...).
+    /// The root object (`.Values`, `.Release`, `.Chart`, ...). Maps are shared, not copied:
+    /// as in Helm, the templates of one chart get the same root map, and what one template
+    /// changes in it (`set .Values "k" "v"`) the templates executed after it see.
     pub vals: Value,
+    /// `.Template.BasePath` (`<chart>/templates`). When set and `vals` is a map, the engine
+    /// sets `vals.Template` to `{Name, BasePath}` just before executing this template, as
+    /// Helm does with the root map its templates share.
+    pub base_path: Option<String>,
     /// Whether to execute it (false for partials `_*.tpl` and library charts).
     pub render: bool,
 }
@@ -40,6 +46,9 @@ pub struct Options {
 }
 
 /// Renders every template marked `render`; the result maps template names to output.
+///
+/// Templates are parsed and executed in Helm's order (deeper paths first; within a depth,
+/// reverse lexical order), which matters because templates can change the maps they share.
 pub fn render(
     templates: &[RenderTemplate],
     options: Options,
@@ -62,7 +71,10 @@ pub fn render(
             .map_err(|e| parse_error(&t.name, &e))?;
     }
     let mut out = BTreeMap::new();
-    for t in templates.iter().filter(|t| t.render) {
+    for t in order.iter().filter(|t| t.render) {
+        if let (Some(base_path), Value::Map(root)) = (&t.base_path, &t.vals) {
+            root.insert("Template", crate::objects::template(&t.name, base_path));
+        }
         let text = set
             .execute_template(&t.name, &t.vals)
             .map_err(|e| exec_error(&t.name, &e))?;
@@ -170,7 +182,7 @@ pub fn funcs() -> Funcs {
             |a| {
                 Ok(match yaml::from_yaml(&str_arg(a, 0)) {
                     Ok(Value::Map(m)) => Value::Map(m),
-                    Ok(Value::Nil) => Value::Map(Rc::new(BTreeMap::new())),
+                    Ok(Value::Nil) => Value::Map(Map::new()),
                     Ok(_) => error_map("error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {}"),
                     Err(e) => error_map(&e.to_string()),
                 })
@@ -211,7 +223,7 @@ pub fn funcs() -> Funcs {
             |a| {
                 Ok(match yaml::from_json(&str_arg(a, 0)) {
                     Ok(Value::Map(m)) => Value::Map(m),
-                    Ok(Value::Nil) => Value::Map(Rc::new(BTreeMap::new())),
+                    Ok(Value::Nil) => Value::Map(Map::new()),
                     Ok(_) => error_map(
                         "json: cannot unmarshal into Go value of type map[string]interface {}",
                     ),
@@ -245,7 +257,7 @@ pub fn funcs() -> Funcs {
             Signature::fixed(&[Type::String, Type::String, Type::String, Type::String]),
             "func(string, string, string, string) (map[string]interface {}, error)",
             // Offline, as `helm template` renders: nothing exists.
-            |_| Ok(Value::Map(Rc::new(BTreeMap::new()))),
+            |_| Ok(Value::Map(Map::new())),
         ),
     );
     f.insert(
@@ -271,7 +283,7 @@ fn str_arg(args: &[Value], i: usize) -> String {
 fn error_map(message: &str) -> Value {
     let mut m = BTreeMap::new();
     m.insert("Error".to_string(), Value::string(message));
-    Value::Map(Rc::new(m))
+    Value::Map(Map::from(m))
 }
 
 /// `include NAME DATA`: executes a named template and returns its output.
@@ -353,34 +365,80 @@ mod tests {
             name: name.into(),
             text: text.into(),
             vals: Value::from_json(&json!({"Values": {"a": "x", "n": null}})),
+            base_path: None,
             render,
         }
     }
 
+    /// Templates sharing one root map, as the templates of a chart do.
+    fn shared(root: &Value, name: &str, text: &str) -> RenderTemplate {
+        RenderTemplate {
+            name: name.into(),
+            text: text.into(),
+            vals: root.clone(),
+            base_path: Some("c/templates".into()),
+            render: true,
+        }
+    }
+
     #[test]
-    fn top_level_defines_win_and_partials_are_not_rendered() {
+    fn templates_see_changes_earlier_templates_made_to_shared_maps() {
+        // Helm executes b.yaml before a.yaml (reverse lexical order): what b sets in
+        // `.Values` and in the root map, a (and c, executed before b) see or not.
+        let root = Value::from_json(&json!({"Values": {"keep": 1}}));
         let out = render(
             &[
-                t("c/templates/_h.tpl", r#"{{define "n"}}top{{end}}"#, false),
-                t(
-                    "c/charts/s/templates/_h.tpl",
-                    r#"{{define "n"}}sub{{end}}"#,
-                    false,
-                ),
-                t(
+                shared(
+                    &root,
                     "c/templates/a.yaml",
-                    r#"{{include "n" .}} {{.Values.missing}}|{{tpl "{{.Values.a}}" .}}"#,
-                    true,
+                    "a: x={{ .Values.x }} top={{ .top }} t={{ .Template.Name }} {{ .Template.BasePath }}",
                 ),
+                shared(
+                    &root,
+                    "c/templates/b.yaml",
+                    r#"{{ $_ := set .Values "x" "y" }}{{ $_ := set $ "top" 1 }}b: {{ .Values }}"#,
+                ),
+                shared(&root, "c/templates/c.yaml", "c: x={{ .Values.x }}"),
             ],
+            Options::default(),
+        )
+        .map(|m| m.into_values().collect::<Vec<_>>());
+        assert_eq!(
+            out,
+            Ok(vec![
+                "a: x=y top=1 t=c/templates/a.yaml c/templates".to_string(),
+                "b: map[keep:1 x:y]".to_string(),
+                "c: x=".to_string(),
+            ])
+        );
+        // The caller's values changed too: they are the same map.
+        let Value::Map(top) = &root else {
+            panic!("root is a map")
+        };
+        assert_eq!(
+            top.get("Values")
+                .map(|v| helmrelease_gotmpl::fmt::format_value(&v)),
+            Some("map[keep:1 x:y]".to_string())
+        );
+    }
+
+    #[test]
+    fn maps_that_contain_themselves_do_not_crash_printing_or_encoding() {
+        // Go would overflow its stack on each of these; toYaml and toJson fail as
+        // encoding/json does on a cycle, and Helm's functions print "" on errors.
+        let out = render(
+            &[t(
+                "c/templates/a.yaml",
+                r#"{{ $d := dict "a" 1 }}{{ $_ := set $d "self" $d }}{{ $d }}|{{ printf "%#v" $d }}|{{ toYaml $d }}|{{ toJson $d }}|{{ (deepCopy $d).self.self.a }}|{{ deepEqual $d (deepCopy $d) }}"#,
+                true,
+            )],
             Options::default(),
         );
         assert_eq!(
-            out.map(|m| m.into_iter().collect::<Vec<_>>()),
-            Ok(vec![(
-                "c/templates/a.yaml".to_string(),
-                "top |x".to_string()
-            )])
+            out.map(|m| m.into_values().collect::<Vec<_>>()),
+            Ok(vec![
+                r#"map[a:1 self:map[...]]|map[string]interface {}{"a":1, "self":map[string]interface {}{...}}|||1|true"#.to_string()
+            ])
         );
     }
 

@@ -116,11 +116,11 @@ pub fn split_manifests(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
-    let mut cur = v;
+fn str_at(v: &Value, path: &[&str]) -> Option<Value> {
+    let mut cur = v.clone();
     for key in path {
-        cur = match cur {
-            Value::Map(m) => m.get(*key)?,
+        cur = match &cur {
+            Value::Map(m) => m.get(key)?,
             _ => return None,
         };
     }
@@ -149,7 +149,7 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Ve
         for doc in split_manifests(content) {
             let head = yaml::from_yaml(&doc)
                 .map_err(|e| Error::Render(format!("YAML parse error on {path}: {e}")))?;
-            let kind = text(str_at(&head, &["kind"]));
+            let kind = text(str_at(&head, &["kind"]).as_ref());
             let annotations = match str_at(&head, &["metadata", "annotations"]) {
                 Some(Value::Map(m)) if !m.is_empty() => Some(m.clone()),
                 _ => None,
@@ -157,7 +157,7 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Ve
             let hook_types = annotations
                 .as_ref()
                 .and_then(|a| a.get("helm.sh/hook"))
-                .map(|v| text(Some(v)));
+                .map(|v| text(Some(&v)));
             let Some(hook_types) = hook_types else {
                 manifests.push(Manifest {
                     name: path.clone(),
@@ -171,7 +171,7 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Ve
                     .as_ref()
                     .and_then(|a| a.get(key))
                     .map(|v| {
-                        text(Some(v))
+                        text(Some(&v))
                             .split(',')
                             .map(|p| p.trim().to_lowercase())
                             .collect()
@@ -198,10 +198,10 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Ve
             let weight = annotations
                 .as_ref()
                 .and_then(|a| a.get("helm.sh/hook-weight"))
-                .and_then(|v| text(Some(v)).parse::<i64>().ok())
+                .and_then(|v| text(Some(&v)).parse::<i64>().ok())
                 .unwrap_or(0);
             hooks.push(Hook {
-                name: text(str_at(&head, &["metadata", "name"])),
+                name: text(str_at(&head, &["metadata", "name"]).as_ref()),
                 kind,
                 path: path.clone(),
                 manifest: doc,

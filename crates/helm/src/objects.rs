@@ -2,7 +2,7 @@
 //! `.Release` and `.Template`, with the Go field names, methods and type names Helm's have.
 
 use crate::yaml;
-use helmrelease_gotmpl::{Function, IntType, Object, Signature, Struct, Type, Value};
+use helmrelease_gotmpl::{Function, IntType, Map, Object, Signature, Struct, Type, Value};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -200,7 +200,7 @@ const METADATA_FIELDS: &[(&str, &str)] = &[
 /// field names, zero values for what is absent, and `IsRoot`.
 pub fn chart(metadata: &Value, is_root: bool) -> Value {
     let get = |key: &str| match metadata {
-        Value::Map(m) => m.get(key).cloned(),
+        Value::Map(m) => m.get(key),
         _ => None,
     };
     let mut fields = Vec::new();
@@ -228,7 +228,7 @@ pub fn chart(metadata: &Value, is_root: bool) -> Value {
                 ],
             ),
             "Deprecated" => v.unwrap_or(Value::Bool(false)),
-            "Annotations" => v.unwrap_or_else(|| Value::Map(Rc::new(BTreeMap::new()))),
+            "Annotations" => v.unwrap_or_else(|| Value::Map(Map::new())),
             _ => match v {
                 Some(Value::Nil) | None => s(""),
                 Some(Value::Float(f)) => {
@@ -261,7 +261,7 @@ fn list_of_structs(v: Option<Value>, type_name: &str, keys: &[(&str, &str)]) -> 
                     .iter()
                     .map(|(k, go)| {
                         let v = match item {
-                            Value::Map(m) => m.get(*k).cloned(),
+                            Value::Map(m) => m.get(k),
                             _ => None,
                         };
                         ((*go).to_string(), v.unwrap_or_else(|| s("")))
@@ -380,7 +380,7 @@ impl Function for FilesMethod {
                     .iter()
                     .map(|(k, v)| (base(k), s(&String::from_utf8_lossy(v))))
                     .collect();
-                s(yaml::to_yaml(&Value::Map(Rc::new(m)))
+                s(yaml::to_yaml(&Value::Map(Map::from(m)))
                     .unwrap_or_default()
                     .trim_end_matches('\n'))
             }
@@ -389,7 +389,7 @@ impl Function for FilesMethod {
                     .iter()
                     .map(|(k, v)| (base(k), s(&base64(v))))
                     .collect();
-                s(yaml::to_yaml(&Value::Map(Rc::new(m)))
+                s(yaml::to_yaml(&Value::Map(Map::from(m)))
                     .unwrap_or_default()
                     .trim_end_matches('\n'))
             }
@@ -536,7 +536,7 @@ pub fn release(name: &str, namespace: &str, revision: i64, is_upgrade: bool) -> 
     m.insert("IsUpgrade".into(), Value::Bool(is_upgrade));
     m.insert("IsInstall".into(), Value::Bool(!is_upgrade));
     m.insert("Service".into(), s("Helm"));
-    Value::Map(Rc::new(m))
+    Value::Map(Map::from(m))
 }
 
 /// `.Template`: the template's name and base path.
@@ -544,7 +544,7 @@ pub fn template(name: &str, base_path: &str) -> Value {
     let mut m = BTreeMap::new();
     m.insert("Name".into(), s(name));
     m.insert("BasePath".into(), s(base_path));
-    Value::Map(Rc::new(m))
+    Value::Map(Map::from(m))
 }
 
 #[cfg(test)]

@@ -8,9 +8,8 @@ use crate::manifest::{self, Hook, Manifest};
 use crate::objects;
 use crate::values::{self, ValueOptions};
 use crate::{Error, Result};
-use helmrelease_gotmpl::Value;
+use helmrelease_gotmpl::{Map, Value};
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
 /// `helm template`'s options.
 #[derive(Debug, Clone)]
@@ -72,8 +71,11 @@ pub struct Rendered {
     pub hooks: Vec<Hook>,
     /// The root chart's rendered NOTES.txt.
     pub notes: String,
-    /// The computed values.
+    /// The computed values, as they were before the templates ran (templates can change
+    /// the `.Values` they are given).
     pub values: Value,
+    /// `<chart>-<version>` of the rendered chart, as Helm labels it.
+    pub chart_label: String,
 }
 
 /// Helm's release name rule.
@@ -89,14 +91,25 @@ fn valid_release_name(name: &str) -> bool {
 }
 
 /// Renders a chart as `helm install --dry-run` (client only) does.
-pub fn render(mut chart: Chart, options: &TemplateOptions) -> Result<Rendered> {
+pub fn render(chart: Chart, options: &TemplateOptions) -> Result<Rendered> {
+    let user = options.values.merge_values()?;
+    render_with_values(chart, &user, options)
+}
+
+/// [`render`] with the user's values already composed (Flux's `valuesFrom` and `spec.values`);
+/// `options.values` is not read.
+pub fn render_with_values(
+    mut chart: Chart,
+    user: &Value,
+    options: &TemplateOptions,
+) -> Result<Rendered> {
     if !valid_release_name(&options.release_name) {
         return Err(Error::Render(format!(
             "release name {:?}: invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53",
             options.release_name
         )));
     }
-    let user = options.values.merge_values()?;
+    let user = user.clone();
     let kube_version = options
         .kube_version
         .clone()
@@ -129,6 +142,8 @@ pub fn render(mut chart: Chart, options: &TemplateOptions) -> Result<Rendered> {
         ),
         capabilities: objects::capabilities(&kube_version, &api_versions),
     };
+    // Templates change `.Values` in place; keep the computed values as they are now.
+    let computed = vals.deep_copy();
     let mut templates = Vec::new();
     collect(&chart, &vals, &top, &mut templates);
     let mut files =
@@ -164,7 +179,8 @@ pub fn render(mut chart: Chart, options: &TemplateOptions) -> Result<Rendered> {
         manifests,
         hooks,
         notes,
-        values: vals,
+        values: computed,
+        chart_label: format!("{}-{}", chart.name(), chart.metadata.version),
     })
 }
 
@@ -216,8 +232,12 @@ struct TopLevel {
 }
 
 /// Helm's `recAllTpls`: every template of `chart` and its subcharts with the object it runs
-/// on; a subchart's `.Values` is its parent's `.Values.<name>`.
-fn collect(chart: &Chart, values: &Value, top: &TopLevel, out: &mut Vec<RenderTemplate>) {
+/// on, and the chart's root object. As in Helm, maps are shared, never copied: all
+/// templates of a chart run on one root map (the engine sets `.Template` in it before each);
+/// `.Values` is the values map itself, and a subchart's `.Values` is its parent's
+/// `.Values.<name>`; `.Subcharts.<name>` is the subchart's root map. So what a template
+/// changes with `set` is seen by the templates executed after it.
+fn collect(chart: &Chart, values: &Value, top: &TopLevel, out: &mut Vec<RenderTemplate>) -> Value {
     let files: BTreeMap<String, Vec<u8>> = chart
         .files
         .iter()
@@ -225,39 +245,101 @@ fn collect(chart: &Chart, values: &Value, top: &TopLevel, out: &mut Vec<RenderTe
         .collect();
     let full = chart.chart_full_path();
     let library = chart.is_library();
-    let mut base = BTreeMap::new();
-    base.insert(
-        "Chart".to_string(),
+    let root = Map::new();
+    root.insert(
+        "Chart",
         objects::chart(&chart.metadata.to_value(), chart.is_root()),
     );
-    base.insert("Files".to_string(), objects::files(&files));
-    base.insert("Release".to_string(), top.release.clone());
-    base.insert("Capabilities".to_string(), top.capabilities.clone());
-    base.insert("Values".to_string(), values.clone());
-    let mut subcharts = BTreeMap::new();
+    root.insert("Files", objects::files(&files));
+    root.insert("Release", top.release.clone());
+    root.insert("Capabilities", top.capabilities.clone());
+    root.insert("Values", values.clone());
+    let subcharts = Map::new();
+    root.insert("Subcharts", Value::Map(subcharts.clone()));
     for dep in &chart.dependencies {
         let sub_values = values::subchart_values(values, dep.name());
-        subcharts.insert(dep.name().to_string(), Value::Map(Rc::new(BTreeMap::new())));
-        collect(dep, &sub_values, top, out);
+        let sub_root = collect(dep, &sub_values, top, out);
+        subcharts.insert(dep.name(), sub_root);
     }
-    base.insert("Subcharts".to_string(), Value::Map(Rc::new(subcharts)));
+    let root = Value::Map(root);
+    let base_path = format!("{full}/templates");
     for t in &chart.templates {
         let base_name = t.name.rsplit('/').next().unwrap_or(&t.name);
         // Library charts contribute only their helpers.
         if library && !base_name.starts_with('_') {
             continue;
         }
-        let name = format!("{full}/{}", t.name);
-        let mut vals = base.clone();
-        vals.insert(
-            "Template".to_string(),
-            objects::template(&name, &format!("{full}/templates")),
-        );
         out.push(RenderTemplate {
             render: !base_name.starts_with('_') && !library,
-            name,
+            name: format!("{full}/{}", t.name),
             text: String::from_utf8_lossy(&t.data).into_owned(),
-            vals: Value::Map(Rc::new(vals)),
+            vals: root.clone(),
+            base_path: Some(base_path.clone()),
         });
+    }
+    root
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chart::{File, load_files};
+
+    fn file(name: &str, data: &str) -> File {
+        File {
+            name: name.into(),
+            data: data.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn templates_share_values_and_root_maps_as_in_helm() {
+        let chart = load_files(vec![
+            file("Chart.yaml", "apiVersion: v2\nname: parent\nversion: 0.1.0\n"),
+            file(
+                "values.yaml",
+                "sub:\n  a: 1\nkeep: k\nglobal:\n  t:\n    nested:\n      x: 1\n",
+            ),
+            // Executed first (deepest path): changes the subchart's `.Values`, which is the
+            // parent's `.Values.sub`.
+            file(
+                "charts/sub/Chart.yaml",
+                "apiVersion: v2\nname: sub\nversion: 0.2.0\n",
+            ),
+            file(
+                "charts/sub/templates/cm.yaml",
+                "{{- $_ := set .Values \"fromSub\" \"s\" -}}{{- $_ := set .Values.global.t.nested \"x\" 2 -}}\nkind: ConfigMap\nmetadata:\n  name: sub\n",
+            ),
+            // Then b.yaml before a.yaml (reverse lexical order).
+            file(
+                "templates/b.yaml",
+                "{{- $_ := set .Values \"fromB\" \"b\" -}}{{- $_ := set $ \"Mark\" \"m\" -}}\nkind: ConfigMap\nmetadata:\n  name: b\n",
+            ),
+            file(
+                "templates/a.yaml",
+                "kind: ConfigMap\nmetadata:\n  name: a\ndata:\n  v: {{ printf \"%s %s %s %s %s %s\" .Values.sub.fromSub .Subcharts.sub.Values.fromSub .Subcharts.sub.Chart.Name .Values.fromB .Mark .Template.Name | quote }}\n  g: {{ .Values.global.t.nested.x | quote }}\n",
+            ),
+        ])
+        .expect("chart loads");
+        let rendered = render(chart, &TemplateOptions::default()).expect("chart renders");
+        let a = rendered
+            .manifests
+            .iter()
+            .find(|m| m.name == "parent/templates/a.yaml")
+            .expect("a.yaml rendered");
+        assert!(
+            a.content
+                .contains("v: \"s s sub b m parent/templates/a.yaml\""),
+            "{}",
+            a.content
+        );
+        // Helm's coalescing shares the tables nested in `global` tables between a chart and
+        // its subcharts (`copyMap` is shallow): the subchart's change shows in the parent.
+        assert!(a.content.contains("g: \"2\""), "{}", a.content);
+        // The computed values are kept as they were before the templates changed them.
+        assert_eq!(
+            helmrelease_gotmpl::fmt::format_value(&rendered.values),
+            "map[global:map[t:map[nested:map[x:1]]] keep:k sub:map[a:1 global:map[t:map[nested:map[x:1]]]]]"
+        );
     }
 }

@@ -23,10 +23,10 @@ pub use dependencies::process_dependencies;
 
 use crate::chart::Chart;
 use crate::{Error, Result};
-use helmrelease_gotmpl::Value;
+use helmrelease_gotmpl::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::rc::Rc;
+
 use tree::Node;
 
 /// The key under which values are shared with every subchart.
@@ -89,35 +89,36 @@ pub fn merge_tables(dst: &Value, src: &Value) -> Result<Value> {
 /// replaced (a `null` replaces too).
 pub fn merge_maps(a: &Value, b: &Value) -> Value {
     let mut out: BTreeMap<String, Value> = match a {
-        Value::Map(m) => (**m).clone(),
+        Value::Map(m) => m.to_btree(),
         _ => BTreeMap::new(),
     };
     if let Value::Map(bm) = b {
-        for (k, v) in bm.iter() {
-            if let (Value::Map(_), Some(existing @ Value::Map(_))) = (v, out.get(k)) {
-                let merged = merge_maps(existing, v);
-                out.insert(k.clone(), merged);
+        for (k, v) in bm.entries() {
+            if let (Value::Map(_), Some(existing @ Value::Map(_))) = (&v, out.get(&k)) {
+                let merged = merge_maps(existing, &v);
+                out.insert(k, merged);
                 continue;
             }
-            out.insert(k.clone(), v.clone());
+            out.insert(k, v);
         }
     }
-    Value::Map(Rc::new(out))
+    Value::Map(Map::from(out))
 }
 
-/// Helm's `Values.Table`: the map at a dotted path (`"x" is not a table` otherwise).
+/// Helm's `Values.Table`: the map at a dotted path (`"x" is not a table` otherwise) — the
+/// map itself, shared, not a copy.
 pub fn table(values: &Value, path: &str) -> Result<Value> {
-    let mut cur = values;
+    let mut cur = values.clone();
     for part in path.split('.') {
-        match cur {
+        cur = match &cur {
             Value::Map(m) => match m.get(part) {
-                Some(v @ Value::Map(_)) => cur = v,
+                Some(v @ Value::Map(_)) => v,
                 _ => return Err(not_table(part)),
             },
             _ => return Err(not_table(part)),
-        }
+        };
     }
-    Ok(cur.clone())
+    Ok(cur)
 }
 
 fn not_table(key: &str) -> Error {
@@ -148,23 +149,24 @@ pub fn path_value(values: &Value, path: &str) -> Result<Value> {
         table(values, &head.join(".")).map_err(|_| no_value())?
     };
     match &t {
-        Value::Map(m) => match m.get(*last) {
+        Value::Map(m) => match m.get(last) {
             Some(Value::Map(_)) | None => Err(no_value()),
-            Some(v) => Ok(v.clone()),
+            Some(v) => Ok(v),
         },
         _ => Err(no_value()),
     }
 }
 
 /// The `.Values` a subchart's templates see: the parent's `.Values.<name>` when it is a
-/// map, an empty map otherwise (Helm's engine).
+/// map (the same map, so changes templates make to it show on both sides), a new empty map
+/// otherwise (Helm's engine).
 pub fn subchart_values(parent_values: &Value, name: &str) -> Value {
     match parent_values {
         Value::Map(m) => match m.get(name) {
             Some(v @ Value::Map(_)) => v.clone(),
-            _ => Value::Map(Rc::new(BTreeMap::new())),
+            _ => Value::Map(Map::new()),
         },
-        _ => Value::Map(Rc::new(BTreeMap::new())),
+        _ => Value::Map(Map::new()),
     }
 }
 
@@ -254,7 +256,7 @@ impl ValueOptions {
     /// Helm's `Options.MergeValues`, with Helm's error messages (`failed to parse FILE:
     /// ...`, `failed parsing --set data: ...`, `failed parsing --set-json data VALUE`).
     pub fn merge_values(&self) -> Result<Value> {
-        let mut base = Value::Map(Rc::new(BTreeMap::new()));
+        let mut base = Value::Map(Map::new());
         for path in &self.value_files {
             let shown = path.display().to_string();
             let bytes = read_file(&shown).map_err(Error::Values)?;

@@ -34,7 +34,7 @@ mod toml;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use helmrelease_gotmpl::Value;
+use helmrelease_gotmpl::{Map, Value};
 
 use crate::Error;
 use decode::GoVal;
@@ -151,12 +151,12 @@ pub fn helm_from_yaml_array(text: &str) -> Value {
 fn error_map(msg: String) -> Value {
     let mut m = BTreeMap::new();
     m.insert("Error".to_string(), Value::string(msg));
-    Value::Map(Rc::new(m))
+    Value::Map(Map::from(m))
 }
 
 fn map_or_empty(v: Value) -> crate::Result<Value> {
     Ok(match v {
-        Value::Nil => Value::Map(Rc::new(BTreeMap::new())),
+        Value::Nil => Value::Map(Map::new()),
         v => v,
     })
 }
@@ -286,27 +286,20 @@ fn json_value(mut v: GoVal) -> Value {
                     out.insert(k.clone(), json_value(v));
                 }
             }
-            Value::Map(Rc::new(out))
+            Value::Map(Map::from(out))
         }
     })
 }
 
-/// Drops a value without recursion: deeply nested data would otherwise overflow the stack.
+/// Drops a value without recursion: deeply nested lists would otherwise overflow the stack
+/// (maps free their contents without recursion themselves).
 fn dispose(v: Value) {
     let mut stack = vec![v];
     while let Some(v) = stack.pop() {
-        match v {
-            Value::List(l) => {
-                if let Ok(items) = Rc::try_unwrap(l) {
-                    stack.extend(items);
-                }
-            }
-            Value::Map(m) => {
-                if let Ok(map) = Rc::try_unwrap(m) {
-                    stack.extend(map.into_values());
-                }
-            }
-            _ => {}
+        if let Value::List(l) = v
+            && let Ok(items) = Rc::try_unwrap(l)
+        {
+            stack.extend(items);
         }
     }
 }
@@ -453,14 +446,14 @@ pub fn from_json_value(text: &str) -> crate::Result<Value> {
 /// error is kept, as Go keeps it) with the error message under `Error`.
 pub fn helm_from_json(text: &str) -> Value {
     let d = gojson::unmarshal(text, Target::Map(MAP_TYPE));
-    let mut map = match d.value {
-        Value::Map(m) => Rc::unwrap_or_clone(m),
-        _ => BTreeMap::new(),
+    let map = match d.value {
+        Value::Map(m) => m,
+        _ => Map::new(),
     };
     if let Some(e) = d.error {
-        map.insert("Error".to_string(), Value::string(e));
+        map.insert("Error", Value::string(e));
     }
-    Value::Map(Rc::new(map))
+    Value::Map(map)
 }
 
 /// Helm's `fromJsonArray` template function: the list, or `[message]`.
@@ -515,5 +508,36 @@ mod tests {
         let v = from_yaml("a: 1\nb: [x, yes]\n").unwrap();
         assert_eq!(to_json(&v).unwrap(), r#"{"a":1,"b":["x",true]}"#);
         assert_eq!(to_yaml(&v).unwrap(), "a: 1\nb:\n- x\n- true\n");
+    }
+
+    #[test]
+    fn maps_that_contain_themselves_are_encoding_errors() {
+        let m = Map::new();
+        m.insert("a", Value::Float(1.0));
+        m.insert("self", Value::List(Rc::new(vec![Value::Map(m.clone())])));
+        let v = Value::Map(m.clone());
+        let cycle = "json: unsupported value: encountered a cycle via map[string]interface {}";
+        assert_eq!(to_json(&v).unwrap_err().to_string(), cycle);
+        assert_eq!(to_pretty_json(&v).unwrap_err().to_string(), cycle);
+        assert_eq!(to_raw_json(&v).unwrap_err().to_string(), cycle);
+        assert_eq!(helm_to_json(&v), "");
+        assert_eq!(
+            to_yaml(&v).unwrap_err().to_string(),
+            format!("error marshaling into JSON: {cycle}")
+        );
+        assert_eq!(
+            helm_to_toml(&v).unwrap(),
+            "toml: unsupported value: encountered a cycle via map[string]interface {}"
+        );
+        // The same map twice, without a cycle, is fine.
+        let shared = Value::map([("x".to_string(), Value::Float(1.0))]);
+        let twice = Value::map([("a".to_string(), shared.clone()), ("b".to_string(), shared)]);
+        assert_eq!(to_json(&twice).unwrap(), r#"{"a":{"x":1},"b":{"x":1}}"#);
+        assert_eq!(
+            helm_to_toml(&twice).unwrap(),
+            "[a]\n  x = 1.0\n\n[b]\n  x = 1.0\n"
+        );
+        // Break the cycle so the test does not leak it.
+        m.remove("self");
     }
 }

@@ -103,13 +103,13 @@ fn names(files: &[File]) -> Vec<&str> {
     files.iter().map(|f| f.name.as_str()).collect()
 }
 
-fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
-    let mut cur = v;
+fn get(v: &Value, path: &str) -> Option<Value> {
+    let mut cur = v.clone();
     for p in path.split('.') {
-        match cur {
-            Value::Map(m) => cur = m.get(p)?,
+        cur = match &cur {
+            Value::Map(m) => m.get(p)?,
             _ => return None,
-        }
+        };
     }
     Some(cur)
 }
@@ -138,7 +138,7 @@ fn loads_a_directory_with_helmignore() {
     );
     assert!(c.notes().is_some());
     assert!(c.raw_values.is_some());
-    assert_eq!(get(&c.values, "global.region"), Some(&Value::string("eu")));
+    assert_eq!(get(&c.values, "global.region"), Some(Value::string("eu")));
     // Subcharts sorted by their name under charts/.
     let subs: Vec<&str> = c.dependencies.iter().map(Chart::name).collect();
     assert_eq!(subs, ["lib", "packaged", "sub", "tagged"]);
@@ -155,7 +155,7 @@ fn loads_a_directory_with_helmignore() {
     assert_eq!(names(&packaged.templates), ["templates/p.yaml"]);
     assert_eq!(
         get(&packaged.values, "fromArchive"),
-        Some(&Value::Bool(true))
+        Some(Value::Bool(true))
     );
     // Library charts: only partials are templates to render.
     let lib = &c.dependencies[0];
@@ -330,7 +330,7 @@ fn chart_yaml_scalars_become_strings_like_sigs_yaml() {
     );
     // A library chart with `.Chart` metadata built from it.
     let md = c.metadata.to_value();
-    assert_eq!(get(&md, "apiVersion"), Some(&Value::string("v1")));
+    assert_eq!(get(&md, "apiVersion"), Some(Value::string("v1")));
 }
 
 #[test]

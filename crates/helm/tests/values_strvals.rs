@@ -16,12 +16,7 @@ fn int(i: i64) -> Value {
 }
 
 fn map(pairs: &[(&str, Value)]) -> Value {
-    Value::Map(std::rc::Rc::new(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-    ))
+    Value::map(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())))
 }
 
 fn list(items: &[Value]) -> Value {

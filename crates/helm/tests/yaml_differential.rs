@@ -18,7 +18,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::rc::Rc;
 
-use helmrelease_gotmpl::{IntType, Value};
+use helmrelease_gotmpl::{IntType, Map, Value};
 use helmrelease_helm::yaml;
 use serde_json::json;
 
@@ -543,7 +543,7 @@ fn random_value(r: &mut Rng, depth: usize) -> Value {
                 };
                 m.insert(key, random_value(r, depth + 1));
             }
-            Value::Map(Rc::new(m))
+            Value::Map(Map::from(m))
         }
     }
 }
@@ -698,7 +698,8 @@ fn typed_json(v: &Value) -> serde_json::Value {
         Value::List(l) => json!(["l", l.iter().map(typed_json).collect::<Vec<_>>()]),
         Value::Map(m) => json!([
             "m",
-            m.iter()
+            m.entries()
+                .iter()
                 .map(|(k, v)| json!([k, typed_json(v)]))
                 .collect::<Vec<_>>()
         ]),

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use helmrelease_gotmpl::Value;
+use helmrelease_gotmpl::{Map, Value};
 use helmrelease_helm::yaml;
 use serde_json::json;
 
@@ -44,7 +44,7 @@ fn typed_value(t: &serde_json::Value) -> Value {
                     typed_value(&kv[1]),
                 );
             }
-            Value::Map(Rc::new(m))
+            Value::Map(Map::from(m))
         }
         other => panic!("unknown tag {other}"),
     }
@@ -59,7 +59,8 @@ fn typed_json(v: &Value) -> serde_json::Value {
         Value::List(l) => json!(["l", l.iter().map(typed_json).collect::<Vec<_>>()]),
         Value::Map(m) => json!([
             "m",
-            m.iter()
+            m.entries()
+                .iter()
                 .map(|(k, v)| json!([k, typed_json(v)]))
                 .collect::<Vec<_>>()
         ]),

@@ -16,14 +16,15 @@
 //! Known divergences from Go (by design or by the value model); the test
 //! `known_divergences_from_go` keeps Go's answers for each:
 //!
-//! - **Mutation.** Go's `set`, `unset`, `merge`, `mustMerge`, `mergeOverwrite` and
-//!   `mustMergeOverwrite` change the map they are given (and `merge` the maps nested in it),
-//!   so `{{ $_ := set $d "k" 1 }}{{ $d.k }}` prints `1` in Helm. [`Value::Map`] is an
-//!   immutable shared map, so here only the returned map has the change. Making this exact
-//!   needs maps with identity in `helmrelease-gotmpl`.
 //! - **Nil maps.** An untyped `nil` for a `map[string]interface {}` parameter arrives as an
 //!   empty map, so `set nil "k" "v"` returns a map where Go panics with "assignment to entry
 //!   in nil map".
+//! - **Maps that contain themselves** (`set $d "self" $d`): Go's `fmt`, `deepCopy`,
+//!   `merge` of such a map into itself and the encoders recurse until the stack overflows.
+//!   Here `%v` prints the inner occurrence as `map[...]`, `deepCopy` makes a copy that
+//!   contains itself, `merge` stops with "maps nested too deeply to merge", `deepEqual`
+//!   compares as Go's `reflect.DeepEqual` does, and `toJson`/`toYaml` fail with
+//!   `encoding/json`'s cycle error.
 //! - **Typed slices and maps.** `splitList`, `keys`, `sortAlpha`, `toStrings`,
 //!   `regexFindAll`, `regexSplit` return `[]string`, `until`/`untilStep` `[]int`,
 //!   `split`/`splitn` `map[string]string`, `chunk` `[][]interface {}`; here they are
@@ -62,7 +63,7 @@ mod url;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use helmrelease_gotmpl::{Funcs, IntType, Signature, Type, Value, native};
+use helmrelease_gotmpl::{Funcs, IntType, Map, Signature, Type, Value, native};
 
 /// The most items a list-building function returns.
 pub(crate) const MAX_ITEMS: usize = 1 << 22;
@@ -142,11 +143,12 @@ fn bool_arg(args: &[Value], i: usize) -> Result<bool, String> {
     }
 }
 
-/// A `map[string]interface {}` argument; untyped nil is the empty (nil) map.
-fn map_arg(args: &[Value], i: usize) -> Result<Rc<BTreeMap<String, Value>>, String> {
+/// A `map[string]interface {}` argument (the caller's map, shared); untyped nil is a new
+/// empty map.
+fn map_arg(args: &[Value], i: usize) -> Result<Map, String> {
     match arg(args, i) {
         Value::Map(m) => Ok(m.clone()),
-        Value::Nil => Ok(Rc::new(BTreeMap::new())),
+        Value::Nil => Ok(Map::new()),
         v => Err(wrong_type("map[string]interface {}", v)),
     }
 }
@@ -162,7 +164,7 @@ fn list(items: Vec<Value>) -> Value {
 }
 
 fn map(m: BTreeMap<String, Value>) -> Value {
-    Value::Map(Rc::new(m))
+    Value::Map(Map::from(m))
 }
 
 fn go_int(i: i64) -> Value {

@@ -4,7 +4,7 @@
 //! `Metadata.Validate` messages.
 
 use super::semver;
-use helmrelease_gotmpl::Value;
+use helmrelease_gotmpl::{Map, Value};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -165,23 +165,23 @@ impl Dec {
         match v {
             Value::Nil => out.clear(),
             Value::Map(m) => {
-                for (k, item) in m.iter() {
+                for (k, item) in m.entries() {
                     let mut s = String::new();
-                    self.string(item, strukt, &mut s);
-                    out.insert(k.clone(), s);
+                    self.string(&item, strukt, &mut s);
+                    out.insert(k, s);
                 }
             }
             other => self.fail(other, strukt, "map[string]string"),
         }
     }
 
-    fn fields<'a>(
+    fn fields(
         &mut self,
-        v: &'a Value,
+        v: &Value,
         strukt: &str,
         go_type: &str,
         names: &[&'static str],
-        mut set: impl FnMut(&mut Dec, &'static str, &'a Value),
+        mut set: impl FnMut(&mut Dec, &'static str, &Value),
     ) {
         let m = match v {
             Value::Nil => return,
@@ -201,18 +201,18 @@ impl Dec {
                 return;
             }
         };
-        for (key, item) in m.iter() {
+        for (key, item) in m.entries() {
             // encoding/json: an exact field name, else a case-insensitive one.
             let name = names
                 .iter()
                 .find(|n| **n == key)
-                .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(key)));
+                .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(&key)));
             if let Some(name) = name {
-                if name != key && m.contains_key(*name) {
+                if *name != key && m.contains_key(name) {
                     continue;
                 }
                 self.fields.push(name);
-                set(self, name, item);
+                set(self, name, &item);
                 self.fields.pop();
             }
         }
@@ -587,7 +587,7 @@ impl Metadata {
                         put_s(&mut o, "name", &mt.name);
                         put_s(&mut o, "email", &mt.email);
                         put_s(&mut o, "url", &mt.url);
-                        Value::Map(Rc::new(o))
+                        Value::Map(Map::from(o))
                     }
                 })
                 .collect();
@@ -599,12 +599,11 @@ impl Metadata {
         if !self.annotations.is_empty() {
             m.insert(
                 "annotations".into(),
-                Value::Map(Rc::new(
+                Value::map(
                     self.annotations
                         .iter()
-                        .map(|(k, v)| (k.clone(), Value::string(v.as_str())))
-                        .collect(),
-                )),
+                        .map(|(k, v)| (k.clone(), Value::string(v.as_str()))),
+                ),
             );
         }
         if !self.dependencies.is_empty() {
@@ -615,7 +614,7 @@ impl Metadata {
                 .collect();
             m.insert("dependencies".into(), Value::List(Rc::new(items)));
         }
-        Value::Map(Rc::new(m))
+        Value::Map(Map::from(m))
     }
 }
 
@@ -649,7 +648,7 @@ impl Dependency {
                 Value::List(Rc::new(self.import_values.clone())),
             );
         }
-        Value::Map(Rc::new(o))
+        Value::Map(Map::from(o))
     }
 }
 
@@ -735,12 +734,7 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, Value)]) -> Value {
-        Value::Map(Rc::new(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        ))
+        Value::map(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())))
     }
 
     #[test]

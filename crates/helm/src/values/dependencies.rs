@@ -6,9 +6,8 @@ use super::coalesce::{self, Ctx};
 use super::tree::{self, MapRef, Node};
 use crate::chart::{Chart, Dependency, semver};
 use crate::{Error, Result};
-use helmrelease_gotmpl::Value;
+use helmrelease_gotmpl::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
 
 fn cycle() -> Error {
     Error::Values("values refer to themselves (import-values make a cycle)".into())
@@ -230,7 +229,7 @@ fn process_import_values(ctx: &mut Ctx, c: &mut Chart, merge: bool) -> Result<()
             match riv {
                 Value::Map(iv) => {
                     let pv = |k: &str| {
-                        helmrelease_gotmpl::fmt::format_value(iv.get(k).unwrap_or(&Value::Nil))
+                        helmrelease_gotmpl::fmt::format_value(&iv.get(k).unwrap_or(Value::Nil))
                     };
                     let (child, parent) = (pv("child"), pv("parent"));
                     outiv.push(pair(&child, &parent));
@@ -275,5 +274,5 @@ fn pair(child: &str, parent: &str) -> Value {
     let mut m = BTreeMap::new();
     m.insert("child".to_string(), Value::string(child));
     m.insert("parent".to_string(), Value::string(parent));
-    Value::Map(Rc::new(m))
+    Value::Map(Map::from(m))
 }

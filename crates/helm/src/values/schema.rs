@@ -34,7 +34,7 @@ fn validate_into(chart: &Chart, values: &Value, sb: &mut String) {
     }
     for sub in &chart.dependencies {
         let sub_values = match values {
-            Value::Map(m) => m.get(sub.name()).cloned(),
+            Value::Map(m) => m.get(sub.name()),
             _ => None,
         };
         match sub_values {
@@ -54,7 +54,12 @@ fn to_json(v: &Value) -> Json {
     match v {
         Value::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Json::from(*f as i64),
         Value::List(l) => Json::Array(l.iter().map(to_json).collect()),
-        Value::Map(m) => Json::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect()),
+        Value::Map(m) => Json::Object(
+            m.entries()
+                .into_iter()
+                .map(|(k, v)| (k, to_json(&v)))
+                .collect(),
+        ),
         other => other.to_json(),
     }
 }

@@ -28,8 +28,9 @@ impl Sv {
     fn from_value(v: &Value) -> Sv {
         match v {
             Value::Map(m) => Sv::Map(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), Sv::from_value(v)))
+                m.entries()
+                    .into_iter()
+                    .map(|(k, v)| (k, Sv::from_value(&v)))
                     .collect(),
             ),
             Value::List(l) => Sv::List(l.iter().map(Sv::from_value).collect()),
@@ -39,9 +40,7 @@ impl Sv {
 
     fn into_value(self) -> Value {
         match self {
-            Sv::Map(m) => Value::Map(Rc::new(
-                m.into_iter().map(|(k, v)| (k, v.into_value())).collect(),
-            )),
+            Sv::Map(m) => Value::map(m.into_iter().map(|(k, v)| (k, v.into_value()))),
             Sv::List(l) => Value::List(Rc::new(l.into_iter().map(Sv::into_value).collect())),
             Sv::Val(v) => v,
         }

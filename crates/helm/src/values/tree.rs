@@ -1,11 +1,14 @@
-//! Values with Go's reference semantics. Helm coalesces `map[string]interface{}` values,
-//! which are references: shallow copies share nested maps, and Helm's code relies on (and
-//! sometimes leaks through) that sharing. Coalescing here works on this tree so the results
-//! match, then converts back to immutable [`Value`]s.
+//! Values with Go's reference semantics, for coalescing. Helm coalesces
+//! `map[string]interface{}` values, which are references: shallow copies share nested maps,
+//! and Helm's code relies on (and sometimes leaks through) that sharing. Coalescing here
+//! works on a deep copy of its inputs in this tree, so the results match and the inputs (the
+//! chart's default values, the user's values) never change, then converts back to fresh
+//! [`Value`]s that share nothing with the inputs but keep the sharing coalescing made (a
+//! map a template changes through one path changes at every path, as in Helm).
 
-use helmrelease_gotmpl::Value;
+use helmrelease_gotmpl::{Map, Value};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 /// A Go map: shared and mutable.
@@ -47,35 +50,63 @@ impl Node {
         }
     }
 
-    /// Back to a [`Value`]; `None` when maps contain themselves, nest absurdly deep, or
-    /// (through shared maps) would expand beyond [`MAX_NODES`].
+    /// Back to a [`Value`], with the tree's sharing: a map shared in the tree (as Helm's
+    /// coalescing shares maps) is one [`Map`] in the result, so a template that changes it
+    /// changes it everywhere, as in Helm. `None` when maps contain themselves, nest absurdly
+    /// deep, or (through shared maps) would expand beyond [`MAX_NODES`] when printed.
     pub(crate) fn to_value(&self) -> Option<Value> {
-        let mut stack = Vec::new();
-        let mut budget = MAX_NODES;
-        self.to_value_in(&mut stack, &mut budget)
+        let size = self.expanded_size(&mut Vec::new(), &mut HashMap::new())?;
+        if size > MAX_NODES {
+            return None;
+        }
+        Some(self.to_shared_value(&mut HashMap::new()))
     }
 
-    fn to_value_in(
+    /// The number of nodes with shared maps counted at every place they appear; `None` for
+    /// a cycle or nesting beyond [`MAX_DEPTH`]. `sizes` remembers maps already counted.
+    fn expanded_size(
         &self,
         stack: &mut Vec<*const RefCell<BTreeMap<String, Node>>>,
-        budget: &mut u64,
-    ) -> Option<Value> {
-        *budget = budget.checked_sub(1)?;
+        sizes: &mut HashMap<*const RefCell<BTreeMap<String, Node>>, u64>,
+    ) -> Option<u64> {
+        let Node::Map(m) = self else {
+            return Some(1);
+        };
+        let ptr = Rc::as_ptr(m);
+        if let Some(n) = sizes.get(&ptr) {
+            return Some(*n);
+        }
+        if stack.contains(&ptr) || stack.len() > MAX_DEPTH {
+            return None;
+        }
+        stack.push(ptr);
+        let mut n: u64 = 1;
+        for (_, child) in entries(m) {
+            n = n.saturating_add(child.expanded_size(stack, sizes)?);
+        }
+        stack.pop();
+        sizes.insert(ptr, n);
+        Some(n)
+    }
+
+    /// [`Node::to_value`] once checked: `done` maps each tree map to its [`Map`].
+    fn to_shared_value(
+        &self,
+        done: &mut HashMap<*const RefCell<BTreeMap<String, Node>>, Map>,
+    ) -> Value {
         match self {
-            Node::Leaf(v) => Some(v.clone()),
+            Node::Leaf(v) => v.clone(),
             Node::Map(m) => {
                 let ptr = Rc::as_ptr(m);
-                if stack.contains(&ptr) || stack.len() > MAX_DEPTH {
-                    return None;
+                if let Some(map) = done.get(&ptr) {
+                    return Value::Map(map.clone());
                 }
-                stack.push(ptr);
-                let entries = entries(m);
-                let mut out = BTreeMap::new();
-                for (k, n) in entries {
-                    out.insert(k, n.to_value_in(stack, budget)?);
-                }
-                stack.pop();
-                Some(Value::Map(Rc::new(out)))
+                let map: Map = entries(m)
+                    .into_iter()
+                    .map(|(k, n)| (k, n.to_shared_value(done)))
+                    .collect();
+                done.insert(ptr, map.clone());
+                Value::Map(map)
             }
         }
     }
@@ -85,10 +116,11 @@ impl Node {
 /// make a small tree of references expand without bound.
 pub(crate) const MAX_NODES: u64 = 5_000_000;
 
-fn map_from(m: &BTreeMap<String, Value>) -> MapRef {
+fn map_from(m: &Map) -> MapRef {
     Rc::new(RefCell::new(
-        m.iter()
-            .map(|(k, v)| (k.clone(), Node::from_value(v)))
+        m.entries()
+            .into_iter()
+            .map(|(k, v)| (k, Node::from_value(&v)))
             .collect(),
     ))
 }

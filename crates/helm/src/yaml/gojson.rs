@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
-use helmrelease_gotmpl::Value;
+use helmrelease_gotmpl::{Map, Value};
 
 // ---- encoding ------------------------------------------------------------------------------
 
@@ -74,10 +74,12 @@ pub(crate) struct Style<'a> {
     pub indent: Option<&'a str>,
 }
 
-/// `json.Marshal` (or `MarshalIndent`) of a template value.
+/// `json.Marshal` (or `MarshalIndent`) of a template value. A map that contains itself is
+/// an error, as in Go: `json: unsupported value: encountered a cycle via map[string]interface
+/// {}`.
 pub(crate) fn marshal(v: &Value, style: Style<'_>) -> Result<String, String> {
     let mut out = String::new();
-    encode(&mut out, v, style, 0)?;
+    encode(&mut out, v, style, 0, &mut Vec::new())?;
     Ok(out)
 }
 
@@ -90,9 +92,16 @@ fn newline(out: &mut String, indent: Option<&str>, depth: usize) {
     }
 }
 
-fn encode(out: &mut String, v: &Value, style: Style<'_>, depth: usize) -> Result<(), String> {
+/// `path` holds the maps being encoded (by [`helmrelease_gotmpl::Map::addr`]), to find cycles.
+fn encode(
+    out: &mut String,
+    v: &Value,
+    style: Style<'_>,
+    depth: usize,
+    path: &mut Vec<usize>,
+) -> Result<(), String> {
     stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || {
-        encode_inner(out, v, style, depth)
+        encode_inner(out, v, style, depth, path)
     })
 }
 
@@ -101,6 +110,7 @@ fn encode_entries<'v>(
     entries: impl Iterator<Item = (&'v str, Value)>,
     style: Style<'_>,
     depth: usize,
+    path: &mut Vec<usize>,
 ) -> Result<(), String> {
     out.push('{');
     let mut any = false;
@@ -115,7 +125,7 @@ fn encode_entries<'v>(
         if style.indent.is_some() {
             out.push(' ');
         }
-        encode(out, &val, style, depth + 1)?;
+        encode(out, &val, style, depth + 1, path)?;
     }
     if any {
         newline(out, style.indent, depth);
@@ -124,7 +134,13 @@ fn encode_entries<'v>(
     Ok(())
 }
 
-fn encode_inner(out: &mut String, v: &Value, style: Style<'_>, depth: usize) -> Result<(), String> {
+fn encode_inner(
+    out: &mut String,
+    v: &Value,
+    style: Style<'_>,
+    depth: usize,
+    path: &mut Vec<usize>,
+) -> Result<(), String> {
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -143,7 +159,7 @@ fn encode_inner(out: &mut String, v: &Value, style: Style<'_>, depth: usize) -> 
                     out.push(',');
                 }
                 newline(out, style.indent, depth + 1);
-                encode(out, item, style, depth + 1)?;
+                encode(out, item, style, depth + 1, path)?;
             }
             if !items.is_empty() {
                 newline(out, style.indent, depth);
@@ -151,12 +167,22 @@ fn encode_inner(out: &mut String, v: &Value, style: Style<'_>, depth: usize) -> 
             out.push(']');
         }
         Value::Map(m) => {
+            if path.contains(&m.addr()) {
+                return Err(format!(
+                    "json: unsupported value: encountered a cycle via {}",
+                    v.type_name()
+                ));
+            }
+            path.push(m.addr());
+            let entries = m.entries();
             encode_entries(
                 out,
-                m.iter().map(|(k, v)| (k.as_str(), v.clone())),
+                entries.iter().map(|(k, v)| (k.as_str(), v.clone())),
                 style,
                 depth,
+                path,
             )?;
+            path.pop();
         }
         Value::Object(o) => {
             if o.is_nil() || !o.is_map() {
@@ -176,6 +202,7 @@ fn encode_inner(out: &mut String, v: &Value, style: Style<'_>, depth: usize) -> 
                     entries.iter().map(|(k, v)| (k.as_str(), v.clone())),
                     style,
                     depth,
+                    path,
                 )?;
             }
         }
@@ -571,7 +598,7 @@ impl JsonDecoder<'_> {
                         self.pos += 1;
                     }
                 }
-                Value::Map(Rc::new(map))
+                Value::Map(Map::from(map))
             }
             b'[' => {
                 self.pos += 1;

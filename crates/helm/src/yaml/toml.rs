@@ -8,6 +8,7 @@ use helmrelease_gotmpl::Value;
 
 const ERR_NIL_ELEMENT: &str = "toml: cannot encode array with nil element";
 const ERR_NO_KEY: &str = "toml: top-level values must be Go maps or structs";
+const ERR_CYCLE: &str = "toml: unsupported value: encountered a cycle via map[string]interface {}";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TomlType {
@@ -21,7 +22,7 @@ enum TomlType {
 /// A value with Go's interface and pointer indirections removed: `None` for nil.
 fn entries(v: &Value) -> Option<Vec<(String, Value)>> {
     match v {
-        Value::Map(m) => Some(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+        Value::Map(m) => Some(m.entries()),
         Value::Object(o) if o.is_map() && !o.is_nil() => {
             let mut keys = o.keys();
             keys.sort();
@@ -314,7 +315,13 @@ impl Encoder {
 /// BurntSushi/toml's `NewEncoder(w).Encode(v)`: the TOML text, or the encoder's error.
 /// `Err(Ok(msg))` is an encoding error (Helm's `toToml` prints it); `Err(Err(msg))` is a Go
 /// panic (a nil value), which fails the template.
+///
+/// A map that contains itself is an encoding error here (Go's encoder would recurse until
+/// the stack overflows).
 pub(crate) fn encode(v: &Value) -> Result<String, Result<String, String>> {
+    if v.has_cycle() {
+        return Err(Ok(ERR_CYCLE.to_string()));
+    }
     let mut e = Encoder { out: String::new() };
     match v {
         Value::Nil => {

@@ -173,8 +173,9 @@ pub(super) fn register(funcs: &mut Funcs) {
         "func(interface {}, interface {}) bool",
         |a| Ok(Value::Bool(deep_equal(arg(a, 0), arg(a, 1)))),
     );
-    // Values are immutable and shared, so a copy is the value itself; copystructure only
-    // refuses nil (with a reflect panic, so deepCopy's own "deepCopy error: " is not added).
+    // Maps (and the lists holding them) are copied, the rest is immutable and shared;
+    // copystructure refuses nil (with a reflect panic, so deepCopy's own "deepCopy error: "
+    // is not added).
     add(
         funcs,
         "deepCopy",
@@ -196,7 +197,7 @@ pub(super) fn register(funcs: &mut Funcs) {
 fn deep_copy(v: &Value) -> Result<Value, String> {
     match v {
         Value::Nil => Err("reflect: call of reflect.Value.Type on zero Value".to_string()),
-        v => Ok(v.clone()),
+        v => Ok(v.deep_copy()),
     }
 }
 
@@ -265,10 +266,13 @@ pub(super) fn empty(v: &Value) -> bool {
 }
 
 /// `reflect.DeepEqual`, without recursion (values nest as deep as a template builds them).
+/// As in Go, a pair of maps met again while it is being compared (maps that contain
+/// themselves) counts as equal.
 pub(super) fn deep_equal(a: &Value, b: &Value) -> bool {
-    let mut work = vec![(a, b)];
+    let mut seen = std::collections::HashSet::new();
+    let mut work = vec![(a.clone(), b.clone())];
     while let Some((a, b)) = work.pop() {
-        let same = match (a, b) {
+        let same = match (&a, &b) {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(x), Value::Bool(y)) => x == y,
             (Value::Int(x, s), Value::Int(y, t)) => s == t && x == y,
@@ -281,19 +285,19 @@ pub(super) fn deep_equal(a: &Value, b: &Value) -> bool {
                 } else if x.len() != y.len() {
                     false
                 } else {
-                    work.extend(x.iter().zip(y.iter()));
+                    work.extend(x.iter().cloned().zip(y.iter().cloned()));
                     true
                 }
             }
             (Value::Map(x), Value::Map(y)) => {
-                if std::rc::Rc::ptr_eq(x, y) {
+                if x.ptr_eq(y) || !seen.insert((x.addr(), y.addr())) {
                     true
                 } else if x.len() != y.len() {
                     false
                 } else {
                     let mut ok = true;
-                    for (k, v) in x.iter() {
-                        match y.get(k) {
+                    for (k, v) in x.entries() {
+                        match y.get(&k) {
                             Some(w) => work.push((v, w)),
                             None => {
                                 ok = false;

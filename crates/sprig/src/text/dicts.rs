@@ -2,13 +2,13 @@
 //! `values`, `dig`, and the `merge` family with mergo 1.0's rules for
 //! `map[string]interface {}`.
 //!
-//! Go's `set`, `unset` and the merges change their first argument in place; these return the
-//! changed map and leave the argument as it was (see the module docs of `text`).
+//! As in Go, `set`, `unset` and the merges change the map they are given (maps are
+//! references, [`helmrelease_gotmpl::Map`]) and return it; `dict`, `pick` and `omit` make new
+//! maps; the rest only read.
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
 
-use helmrelease_gotmpl::{Funcs, Type, Value};
+use helmrelease_gotmpl::{Funcs, Map as GoMap, Type, Value};
 
 use super::conv::{empty, strval};
 use super::{add, arg, list, map, map_arg, str_arg, string, string_list};
@@ -39,7 +39,7 @@ pub(super) fn register(funcs: &mut Funcs) {
         "func(map[string]interface {}, string) interface {}",
         |a| {
             let m = map_arg(a, 0)?;
-            Ok(m.get(str_arg(a, 1)?).cloned().unwrap_or_else(|| string("")))
+            Ok(m.get(str_arg(a, 1)?).unwrap_or_else(|| string("")))
         },
     );
     add(
@@ -49,9 +49,9 @@ pub(super) fn register(funcs: &mut Funcs) {
         None,
         "func(map[string]interface {}, string, interface {}) map[string]interface {}",
         |a| {
-            let mut m = Rc::unwrap_or_clone(map_arg(a, 0)?);
-            m.insert(str_arg(a, 1)?.to_string(), arg(a, 2).clone());
-            Ok(map(m))
+            let m = map_arg(a, 0)?;
+            m.insert(str_arg(a, 1)?, arg(a, 2).clone());
+            Ok(Value::Map(m))
         },
     );
     add(
@@ -61,9 +61,9 @@ pub(super) fn register(funcs: &mut Funcs) {
         None,
         "func(map[string]interface {}, string) map[string]interface {}",
         |a| {
-            let mut m = Rc::unwrap_or_clone(map_arg(a, 0)?);
+            let m = map_arg(a, 0)?;
             m.remove(str_arg(a, 1)?);
-            Ok(map(m))
+            Ok(Value::Map(m))
         },
     );
     add(
@@ -85,7 +85,7 @@ pub(super) fn register(funcs: &mut Funcs) {
             let mut out = Vec::new();
             for i in 1..a.len() {
                 if let Some(v) = map_arg(a, i)?.get(key) {
-                    out.push(v.clone());
+                    out.push(v);
                 }
             }
             Ok(list(out))
@@ -100,7 +100,7 @@ pub(super) fn register(funcs: &mut Funcs) {
         |a| {
             let mut out = Vec::new();
             for i in 0..a.len() {
-                out.extend(map_arg(a, i)?.keys().cloned());
+                out.extend(map_arg(a, i)?.keys());
             }
             Ok(string_list(out))
         },
@@ -117,7 +117,7 @@ pub(super) fn register(funcs: &mut Funcs) {
             for i in 1..a.len() {
                 let k = str_arg(a, i)?;
                 if let Some(v) = m.get(k) {
-                    out.insert(k.to_string(), v.clone());
+                    out.insert(k.to_string(), v);
                 }
             }
             Ok(map(out))
@@ -130,11 +130,11 @@ pub(super) fn register(funcs: &mut Funcs) {
         Some(String),
         "func(map[string]interface {}, ...string) map[string]interface {}",
         |a| {
-            let mut out = Rc::unwrap_or_clone(map_arg(a, 0)?);
+            let out = map_arg(a, 0)?.shallow_copy();
             for i in 1..a.len() {
                 out.remove(str_arg(a, i)?);
             }
-            Ok(map(out))
+            Ok(Value::Map(out))
         },
     );
     add(
@@ -143,7 +143,7 @@ pub(super) fn register(funcs: &mut Funcs) {
         &[Map],
         None,
         "func(map[string]interface {}) []interface {}",
-        |a| Ok(list(map_arg(a, 0)?.values().cloned().collect())),
+        |a| Ok(list(map_arg(a, 0)?.values())),
     );
     add(
         funcs,
@@ -203,63 +203,67 @@ fn dig(a: &[Value]) -> Result<Value, String> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     for (i, key) in keys.iter().enumerate() {
-        let Some(step) = dict.get(&**key) else {
+        let Some(step) = dict.get(key) else {
             return Ok(default.clone());
         };
         if i + 1 == keys.len() {
-            return Ok(step.clone());
+            return Ok(step);
         }
         dict = match step {
-            Value::Map(m) => m.clone(),
-            v => return Err(assertion(v, MAP_TYPE)),
+            Value::Map(m) => m,
+            v => return Err(assertion(&v, MAP_TYPE)),
         };
     }
     Ok(default.clone())
 }
 
-/// `merge`/`mergeOverwrite`: each source merged into the first map with mergo 1.0.
+/// `merge`/`mergeOverwrite`: each source merged into the first map, in place, with mergo
+/// 1.0; the result is that map. (On an error the map keeps what was merged before it, as in
+/// Go.)
 fn merge(a: &[Value], overwrite: bool) -> Result<Value, String> {
-    let mut dst = Rc::unwrap_or_clone(map_arg(a, 0)?);
+    let dst = map_arg(a, 0)?;
     for i in 1..a.len() {
-        merge_map(&mut dst, &*map_arg(a, i)?, overwrite, 0)?;
+        merge_map(&dst, &map_arg(a, i)?, overwrite, 0)?;
     }
-    Ok(map(dst))
+    Ok(Value::Map(dst))
 }
 
 /// Deep enough for any real values; Go has no limit, but recursion here needs one.
 const MAX_MERGE_DEPTH: usize = 10_000;
 
-/// mergo's `deepMerge` for two `map[string]interface {}` (mergo 1.0.1, which Sprig 3.3 uses).
+/// mergo's `deepMerge` for two `map[string]interface {}` (mergo 1.0.1, which Sprig 3.3 uses),
+/// changing `dst` in place.
 ///
 /// Without `overwrite` a key is filled only when `dst` lacks it or holds an empty value;
-/// nested maps merge recursively; a non-empty list in `dst` is kept. With `overwrite` every
-/// source value wins (empty values and nil included) except that nested maps merge.
-fn merge_map(
-    dst: &mut BTreeMap<String, Value>,
-    src: &BTreeMap<String, Value>,
-    overwrite: bool,
-    depth: usize,
-) -> Result<(), String> {
+/// nested maps merge recursively (in place, so a map nested in `dst` changes wherever it is
+/// shared); a non-empty list in `dst` is kept. With `overwrite` every source value wins
+/// (empty values and nil included) except that nested maps merge. A source value stored in
+/// `dst` is stored as is: a map from `src` becomes shared by both, as in Go.
+fn merge_map(dst: &GoMap, src: &GoMap, overwrite: bool, depth: usize) -> Result<(), String> {
     if depth > MAX_MERGE_DEPTH {
         return Err("maps nested too deeply to merge".to_string());
     }
-    for (key, s) in src {
-        let d = dst.get(key).cloned();
-        match s {
+    // Go walks a snapshot of the source's keys and reads each value when it gets to it
+    // (`src` may be `dst`, or contain it).
+    for key in src.keys() {
+        let Some(s) = src.get(&key) else {
+            continue;
+        };
+        let d = dst.get(&key);
+        match &s {
             Value::Nil => {
                 if overwrite {
-                    dst.insert(key.clone(), Value::Nil);
+                    dst.insert(key, Value::Nil);
                 }
                 continue;
             }
             Value::Map(sm) => {
                 if let Some(Value::Map(dm)) = &d {
                     // The nested destination map is merged in place.
-                    let mut merged = (**dm).clone();
-                    merge_map(&mut merged, sm, overwrite, depth + 1)?;
-                    let merged = map(merged);
-                    dst.insert(key.clone(), merged.clone());
-                    if !empty(&merged) {
+                    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || {
+                        merge_map(dm, sm, overwrite, depth + 1)
+                    })?;
+                    if !dm.is_empty() {
                         continue;
                     }
                 } else if let Some(Value::Object(o)) = &d {
@@ -291,12 +295,12 @@ fn merge_map(
             if let Value::List(_) = s {
                 continue;
             }
-            if let (Value::Map(_), Value::Map(_)) = (s, dv) {
+            if let (Value::Map(_), Value::Map(_)) = (&s, dv) {
                 continue;
             }
         }
         if overwrite || d.as_ref().is_none_or(empty) {
-            dst.insert(key.clone(), s.clone());
+            dst.insert(key, s);
         }
     }
     Ok(())

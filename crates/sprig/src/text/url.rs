@@ -46,7 +46,7 @@ pub(super) fn register(funcs: &mut Funcs) {
                     Some(Value::Nil) => Err(NIL_DEREF.to_string()),
                     Some(v) => Err(format!(
                         "unable to parse {key} key, must be of type string, but {} found",
-                        kind_or_nil_panic(v)?
+                        kind_or_nil_panic(&v)?
                     )),
                 }
             };
