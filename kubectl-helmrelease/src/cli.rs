@@ -104,10 +104,14 @@ pub enum Command {
     History(HistoryArgs),
     /// One part of a stored revision: values, manifest, notes, hooks, or all of them.
     Get(GetArgs),
-    /// What changed between two revisions: manifests object by object, and values.
+    /// What a HelmRelease change would do, or what changed between two revisions.
     ///
-    /// Objects are matched by apiVersion, kind, namespace and name, so reordering is not a change.
-    /// Secret data is masked unless --show-secrets. Exit code: 0 same, 1 differ, 2 error.
+    /// `diff NAME` renders the HelmRelease's desired state (its chart, values from valuesFrom and
+    /// spec.values, as Flux composes them) and compares it with the deployed revision;
+    /// `diff -f FILE` does the same for HelmReleases in files, including ones not installed yet.
+    /// With --revision/--to-revision (or --release), two stored revisions are compared.
+    /// Objects are matched by apiVersion, kind, namespace and name, so reordering is not a
+    /// change. Secret data is masked unless --show-secrets. Exit code: 0 same, 1 differ, 2 error.
     Diff(DiffArgs),
     /// Live objects against the manifest of the deployed revision.
     ///
@@ -172,15 +176,23 @@ pub struct GetArgs {
 /// Arguments of `diff`.
 #[derive(Args, Debug)]
 pub struct DiffArgs {
-    /// The release.
-    #[command(flatten)]
-    pub target: ReleaseName,
-    /// Revision to compare from (default: the one before --to-revision).
+    /// HelmRelease (or, with --release, Helm release); not needed with -f.
+    pub name: Option<String>,
+    /// Treat NAME as a Helm release name and compare two of its revisions.
+    #[arg(long)]
+    pub release: bool,
+    /// Compare revisions: from this one (default: the one before --to-revision).
     #[arg(long)]
     pub revision: Option<i64>,
-    /// Revision to compare to (default: the latest).
+    /// Compare revisions: to this one (default: the latest).
     #[arg(long)]
     pub to_revision: Option<i64>,
+    /// Preview HelmReleases from these files (`-` for standard input) against what is deployed.
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Render this local chart (folder or .tgz) instead of fetching the HelmRelease's chart.
+    #[arg(long, value_name = "PATH")]
+    pub chart: Option<PathBuf>,
     /// Lines of context around each change (`--context` is kubectl's kubeconfig context).
     #[arg(
         long = "unified",

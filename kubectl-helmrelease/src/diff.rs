@@ -1,7 +1,7 @@
 //! `diff NAME`: what changed between two revisions of a release, object by object, and in the
 //! values. Exit code 0 when the revisions are the same, 1 when they differ.
 
-use crate::cli::{DiffArgs, Output};
+use crate::cli::{DiffArgs, Output, ReleaseName};
 use crate::get::pick;
 use crate::history;
 use crate::values::SecretValues;
@@ -61,7 +61,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         format!(
             "{} changed, {} added, {} removed{}",
             self.changed,
@@ -75,14 +75,133 @@ impl Summary {
         )
     }
 
-    fn differ(&self) -> bool {
+    pub(crate) fn differ(&self) -> bool {
         self.changed + self.added + self.removed > 0 || self.values_changed
     }
 }
 
-/// Runs `diff`.
+/// Runs `diff`: a preview of HelmReleases, or a diff of two revisions.
 pub fn run(args: &DiffArgs, ctx: &Context) -> Result<Outcome> {
-    let (_, target, releases) = history::open(ctx, &args.target)?;
+    let revisions = args.revision.is_some() || args.to_revision.is_some() || args.release;
+    if revisions || (args.files.is_empty() && args.name.is_none()) {
+        let Some(name) = &args.name else {
+            return Err(Error::Usage(
+                "diff needs a NAME, or -f FILE with HelmReleases to preview".into(),
+            ));
+        };
+        return revisions_diff(
+            args,
+            &ReleaseName {
+                name: name.clone(),
+                release: args.release,
+            },
+            ctx,
+        );
+    }
+    preview_run(args, ctx)
+}
+
+fn preview_run(args: &DiffArgs, ctx: &Context) -> Result<Outcome> {
+    let mut session = ctx.session()?;
+    let helmreleases: Vec<crate::input::SourcedObject> = if args.files.is_empty() {
+        let name = args.name.clone().unwrap_or_default();
+        let found: Vec<_> = session
+            .helmreleases(session.namespace.as_deref())?
+            .into_iter()
+            .filter(|hr| crate::source::str_at(&hr.object, "/metadata/name") == name)
+            .collect();
+        match found.len() {
+            0 => {
+                return Err(Error::NotFound(format!(
+                    "HelmRelease {name:?} not found{}; to compare revisions of a Helm release, pass --release",
+                    session
+                        .namespace
+                        .as_deref()
+                        .map(|n| format!(" in namespace {n:?}"))
+                        .unwrap_or_default()
+                )));
+            }
+            1 => found,
+            _ => {
+                return Err(Error::Usage(format!(
+                    "HelmRelease {name:?} exists in several namespaces; pick one with -n"
+                )));
+            }
+        }
+    } else {
+        crate::input::load(&args.files)?
+            .objects
+            .into_iter()
+            .filter(|o| crate::source::str_at(&o.object, "/kind") == "HelmRelease")
+            .collect()
+    };
+    if helmreleases.is_empty() {
+        return Err(Error::Usage("no HelmReleases in the given files".into()));
+    }
+    let source = crate::preview::ChartSource {
+        local: args.chart.clone(),
+    };
+    let mut previews = Vec::new();
+    for hr in &helmreleases {
+        previews.push(crate::preview::preview(
+            &mut session,
+            hr,
+            &source,
+            ctx.show_secrets,
+            args.unified,
+        )?);
+    }
+    let differ = previews.iter().any(|p| p.summary.differ());
+    let stdout = match ctx.output {
+        Output::Json => output::json(&previews)?,
+        Output::Yaml => output::yaml(&previews)?,
+        Output::Table | Output::Wide => previews
+            .iter()
+            .map(|p| preview_text(p, ctx.color))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    };
+    Ok(Outcome {
+        stdout,
+        stderr: String::new(),
+        code: u8::from(differ),
+    })
+}
+
+fn preview_text(p: &crate::preview::Preview, color: bool) -> String {
+    let paint = |s: &str| if color { colorize(s) } else { s.to_string() };
+    let from = match &p.deployed {
+        Some(d) => format!("{} (revision {}, {})", d.chart, d.revision, d.status),
+        None => "not installed".to_string(),
+    };
+    let mut out = format!(
+        "HelmRelease {} (release {}): {from} -> {} (desired)\n",
+        p.helm_release, p.release, p.desired_chart
+    );
+    for change in &p.manifest.changes {
+        out.push_str(&format!(
+            "\n{}: {}\n",
+            verb(change.change),
+            title(&change.key)
+        ));
+        out.push_str(&paint(&change.diff));
+    }
+    if !p.values.is_empty() {
+        out.push_str("\nValues:\n");
+        out.push_str(&paint(&p.values));
+    }
+    if !p.hooks.is_empty() {
+        out.push_str(&format!("\nHooks that would run: {}\n", p.hooks.join(", ")));
+    }
+    for finding in &p.policy {
+        out.push_str(&format!("\nPolicy: {finding}\n"));
+    }
+    out.push_str(&format!("\n{}\n", p.summary.line()));
+    out
+}
+
+fn revisions_diff(args: &DiffArgs, name: &ReleaseName, ctx: &Context) -> Result<Outcome> {
+    let (_, target, releases) = history::open(ctx, name)?;
     let history = history::one_history(&releases, &target)?;
     let to = pick(&history, args.to_revision)?;
     let from = match args.revision {

@@ -202,6 +202,16 @@ impl Session {
         }
     }
 
+    /// A namespaced object the preview needs (HelmRepository, ConfigMap, Secret) by kind,
+    /// namespace and name; `None` when it does not exist.
+    pub fn source(&self, kind: &str, namespace: &str, name: &str) -> Result<Option<Value>> {
+        let api_version = match kind {
+            "HelmRepository" | "HelmChart" | "OCIRepository" => "source.toolkit.fluxcd.io/v1",
+            _ => "v1",
+        };
+        self.live(api_version, kind, namespace, name)
+    }
+
     /// Events about one object, oldest first.
     pub fn events(&self, namespace: &str, kind: &str, name: &str) -> Result<Vec<Value>> {
         let about = |e: &Value| {

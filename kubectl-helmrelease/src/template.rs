@@ -42,6 +42,13 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
             args.version.as_deref().unwrap_or_default(),
         )
         .and_then(|bytes| helmrelease_helm::chart::load_archive(&bytes)),
+        // Helm's LocateChart says this before trying to load anything.
+        None if !std::path::Path::new(&chart_ref).exists() => {
+            Err(helmrelease_helm::Error::Chart(format!(
+                "path {} not found",
+                helmrelease_gotmpl::strconv::quote(&chart_ref)
+            )))
+        }
         None => helmrelease_helm::chart::load(&chart_ref),
     };
     let result = chart

@@ -133,7 +133,12 @@ fn values(components: usize) -> String {
         "image:\n  repository: ghcr.io/example/app\n  tag: \"\"\ncommonLabels:\n  team: platform\n  tier: backend\nservice:\n  type: ClusterIP\nresources:\n  limits:\n    cpu: 500m\n    memory: 512Mi\n  requests:\n    cpu: 100m\n    memory: 128Mi\nprobes:\n  liveness:\n    httpGet:\n      path: /healthz\n      port: http\n    initialDelaySeconds: 10\n    periodSeconds: 15\n  readiness:\n    httpGet:\n      path: /ready\n      port: http\n    periodSeconds: 5\ntolerations:\n  - key: dedicated\n    operator: Equal\n    value: backend\n    effect: NoSchedule\nenv:\n  log.level: info\n  workers: 8\n  feature.flags: \"a,b,c\"\n  ratio: 0.75\nsettings:\n",
     );
     for i in 0..40 {
-        let _ = writeln!(v, "  key{i:02}: {{enabled: {}, limit: {}, name: \"setting number {i}\"}}", i % 2 == 0, i * 10);
+        let _ = writeln!(
+            v,
+            "  key{i:02}: {{enabled: {}, limit: {}, name: \"setting number {i}\"}}",
+            i % 2 == 0,
+            i * 10
+        );
     }
     v.push_str("components:\n");
     for c in 0..components {
@@ -161,7 +166,10 @@ fn write_chart(dir: &Path, name: &str, deps: &[String], components: usize) -> st
     std::fs::write(dir.join("values.yaml"), values(components))?;
     std::fs::write(dir.join("templates/_helpers.tpl"), HELPERS)?;
     for i in 0..4 {
-        std::fs::write(dir.join(format!("templates/deployment-{i}.yaml")), deployment(i))?;
+        std::fs::write(
+            dir.join(format!("templates/deployment-{i}.yaml")),
+            deployment(i),
+        )?;
     }
     std::fs::write(dir.join("templates/service.yaml"), SERVICE)?;
     std::fs::write(dir.join("templates/configmap.yaml"), CONFIGMAP)?;
@@ -169,7 +177,9 @@ fn write_chart(dir: &Path, name: &str, deps: &[String], components: usize) -> st
 }
 
 fn main() -> std::io::Result<()> {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "/tmp/bigchart".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "/tmp/bigchart".into());
     let root = Path::new(&dir);
     let subs: Vec<String> = (1..=5).map(|i| format!("sub{i}")).collect();
     // Each chart renders (deployments + services) per component plus one ConfigMap:

@@ -1,0 +1,367 @@
+//! `diff NAME` / `diff -f FILE`: what a HelmRelease would change before it lands. The desired
+//! state is composed as Flux composes it (chart from the HelmRepository or `--chart`, values
+//! from `valuesFrom` then `spec.values`, release name and namespaces, `commonMetadata`),
+//! rendered as Helm renders it, and compared object by object with the deployed revision.
+
+use crate::check::{self, Severity};
+use crate::diff::{Side, Summary};
+use crate::input::SourcedObject;
+use crate::source::{Session, str_at};
+use crate::target::release_of;
+use crate::values::SecretValues;
+use crate::{Error, Result};
+use helmrelease_diff::objects::{ManifestDiff, Options, diff_manifests, values_diff};
+use helmrelease_diff::parse_manifest;
+use helmrelease_gotmpl::Value as TValue;
+use helmrelease_helm::render::{self, TemplateOptions};
+use helmrelease_policy::PolicySet;
+use serde::Serialize;
+use serde_json::Value;
+use std::path::Path;
+
+/// One HelmRelease's preview, as `-o json` prints it.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Preview {
+    /// `namespace/name` of the HelmRelease.
+    pub helm_release: String,
+    /// Release namespace and name.
+    pub release: String,
+    /// The deployed revision, if any.
+    pub deployed: Option<Side>,
+    /// The chart that would be installed (`<chart>-<version>`).
+    pub desired_chart: String,
+    /// Objects that would change, be added or removed.
+    pub manifest: ManifestDiff,
+    /// Unified diff of the user-supplied values, masked where they come from Secrets.
+    pub values: String,
+    /// Hooks that would run (`kind/name (events)`).
+    pub hooks: Vec<String>,
+    /// Policy findings the webhook would report for this HelmRelease.
+    pub policy: Vec<String>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+/// Where a chart comes from when previewing.
+#[derive(Debug, Clone, Default)]
+pub struct ChartSource {
+    /// `--chart PATH`: a local chart folder or archive instead of the HelmRelease's source.
+    pub local: Option<std::path::PathBuf>,
+}
+
+/// Previews one HelmRelease against what is deployed.
+pub fn preview(
+    session: &mut Session,
+    hr: &SourcedObject,
+    chart_source: &ChartSource,
+    show_secrets: bool,
+    context: usize,
+) -> Result<Preview> {
+    let obj = &hr.object;
+    let hr_namespace = {
+        let ns = str_at(obj, "/metadata/namespace");
+        if ns.is_empty() {
+            session
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".into())
+        } else {
+            ns
+        }
+    };
+    let hr_name = str_at(obj, "/metadata/name");
+    // Composed as Flux does, from the object as written (its namespace defaulted).
+    let mut with_ns = obj.clone();
+    with_ns["metadata"]["namespace"] = Value::String(hr_namespace.clone());
+    let (storage_ns, release_name) = release_of(&with_ns);
+    let target_ns = Some(str_at(obj, "/spec/targetNamespace"))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| hr_namespace.clone());
+    if obj
+        .pointer("/spec/postRenderers")
+        .is_some_and(|p| p.as_array().is_some_and(|a| !a.is_empty()))
+    {
+        return Err(Error::Usage(format!(
+            "HelmRelease {hr_namespace}/{hr_name} has spec.postRenderers, which preview does not apply yet; a diff without them would be wrong"
+        )));
+    }
+    let chart = load_chart(session, obj, &hr_namespace, chart_source)?;
+    let user_values = compose_values(session, obj, &hr_namespace)?;
+    let options = TemplateOptions {
+        release_name: release_name.clone(),
+        namespace: target_ns.clone(),
+        ..TemplateOptions::default()
+    };
+    let rendered = render::render_with_values(chart, &user_values, &options).map_err(|e| {
+        Error::Usage(format!(
+            "rendering HelmRelease {hr_namespace}/{hr_name}: {e}"
+        ))
+    })?;
+    let desired_chart = rendered.chart_label.clone();
+    let mut desired =
+        parse_manifest(&rendered.manifest, "rendered manifest").map_err(|e| Error::Parse {
+            origin: format!("HelmRelease {hr_namespace}/{hr_name}"),
+            message: e.to_string(),
+        })?;
+    apply_common_metadata(obj, &mut desired);
+
+    let releases = session.releases(Some(&storage_ns), Some(&release_name))?;
+    let history =
+        helmrelease_release::history::find(&releases.releases, &release_name, Some(&storage_ns));
+    let deployed = history.first().and_then(|h| h.last_deployed());
+    let (old_objects, old_values, deployed_side) = match deployed {
+        Some(d) => (
+            parse_manifest(&d.release.manifest, &d.describe()).map_err(|e| Error::Parse {
+                origin: d.describe(),
+                message: e.to_string(),
+            })?,
+            Value::Object(d.release.config.clone().unwrap_or_default()),
+            Some(Side {
+                revision: d.release.version,
+                chart: d.release.chart_label(),
+                status: d.release.status().to_string(),
+            }),
+        ),
+        None => (Vec::new(), Value::Object(Default::default()), None),
+    };
+    let old_label = deployed_side.as_ref().map_or_else(
+        || "not installed".to_string(),
+        |s| format!("revision {}", s.revision),
+    );
+    let manifest = diff_manifests(
+        &old_objects,
+        &desired,
+        &target_ns,
+        &old_label,
+        "desired",
+        Options {
+            context,
+            show_secrets,
+        },
+    );
+    let secrets = if show_secrets {
+        SecretValues::default()
+    } else {
+        SecretValues::of(Some(obj))
+    };
+    let mut old_v = old_values;
+    let mut new_v = user_values.to_json();
+    if new_v.is_null() {
+        new_v = Value::Object(Default::default());
+    }
+    secrets.mask_pair(&mut old_v, &mut new_v);
+    let values = values_diff(
+        &old_v,
+        &new_v,
+        &format!("values ({old_label})"),
+        "values (desired)",
+        context,
+    );
+    let hooks = rendered
+        .hooks
+        .iter()
+        .map(|h| format!("{}/{} ({})", h.kind, h.name, h.events.join(", ")))
+        .collect();
+    let policy = check::findings(
+        std::slice::from_ref(hr),
+        &PolicySet::builtin(),
+        &hr_namespace,
+    )
+    .into_iter()
+    .filter(|f| f.severity != Severity::Audit)
+    .map(|f| f.message)
+    .collect();
+    let summary = Summary {
+        changed: manifest.count(helmrelease_diff::objects::Change::Changed),
+        added: manifest.count(helmrelease_diff::objects::Change::Added),
+        removed: manifest.count(helmrelease_diff::objects::Change::Removed),
+        values_changed: !values.is_empty(),
+    };
+    Ok(Preview {
+        helm_release: format!("{hr_namespace}/{hr_name}"),
+        release: format!("{storage_ns}/{release_name}"),
+        deployed: deployed_side,
+        desired_chart,
+        manifest,
+        values,
+        hooks,
+        policy,
+        summary,
+    })
+}
+
+/// The chart the HelmRelease names: `--chart` when given, else its HelmRepository's chart.
+fn load_chart(
+    session: &Session,
+    hr: &Value,
+    namespace: &str,
+    source: &ChartSource,
+) -> Result<helmrelease_helm::chart::Chart> {
+    let load_err = |e: helmrelease_helm::Error| Error::Usage(e.to_string());
+    if let Some(path) = &source.local {
+        return helmrelease_helm::chart::load(path).map_err(load_err);
+    }
+    if hr.pointer("/spec/chartRef").is_some() {
+        return Err(Error::Usage(
+            "spec.chartRef (OCIRepository or HelmChart sources) is not supported by preview yet; pass --chart PATH".into(),
+        ));
+    }
+    let spec = hr.pointer("/spec/chart/spec").cloned().unwrap_or_default();
+    let chart = str_at(&spec, "/chart");
+    let version = Some(str_at(&spec, "/version"))
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "*".into());
+    let kind = str_at(&spec, "/sourceRef/kind");
+    let name = str_at(&spec, "/sourceRef/name");
+    let source_ns = Some(str_at(&spec, "/sourceRef/namespace"))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| namespace.to_string());
+    if chart.starts_with("./")
+        || chart.starts_with('/')
+        || kind == "GitRepository"
+        || kind == "Bucket"
+    {
+        return Err(Error::Usage(format!(
+            "the chart comes from a {kind} path ({chart}); pass the chart folder with --chart PATH"
+        )));
+    }
+    if kind != "HelmRepository" {
+        return Err(Error::Usage(format!(
+            "sourceRef kind {kind:?} is not supported by preview; pass --chart PATH"
+        )));
+    }
+    let repo = session.source("HelmRepository", &source_ns, &name)?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "HelmRepository {source_ns}/{name} not found (the HelmRelease's spec.chart.spec.sourceRef); check sourceRef.namespace"
+        ))
+    })?;
+    let url = str_at(&repo, "/spec/url");
+    if str_at(&repo, "/spec/type") == "oci" || url.starts_with("oci://") {
+        return Err(Error::Usage(format!(
+            "HelmRepository {source_ns}/{name} is an OCI registry ({url}); OCI charts are not supported by preview yet; pass --chart PATH"
+        )));
+    }
+    let cache_dir = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+        .map(|base| base.join("helmrelease"));
+    let options = helmrelease_sources::repo::Options {
+        cache_dir,
+        ..helmrelease_sources::repo::Options::default()
+    };
+    let fetched = helmrelease_sources::repo::fetch_chart(&url, &chart, &version, &options)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    helmrelease_helm::chart::load_archive(&fetched.bytes).map_err(load_err)
+}
+
+/// Flux's values composition: `valuesFrom` in order (whole documents deep-merged at the root,
+/// or one value at `targetPath`), then `spec.values` on top.
+pub fn compose_values(session: &Session, hr: &Value, namespace: &str) -> Result<TValue> {
+    use helmrelease_helm::values::{merge_maps, strvals};
+    let mut result = TValue::from_json(&serde_json::json!({}));
+    let refs = hr
+        .pointer("/spec/valuesFrom")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for r in refs {
+        let kind = str_at(&r, "/kind");
+        let name = str_at(&r, "/name");
+        let key = Some(str_at(&r, "/valuesKey"))
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| "values.yaml".into());
+        let optional = r.get("optional").and_then(Value::as_bool).unwrap_or(false);
+        let Some(object) = session.source(&kind, namespace, &name)? else {
+            if optional {
+                continue;
+            }
+            return Err(Error::NotFound(format!(
+                "could not find {kind} '{namespace}/{name}' (spec.valuesFrom)"
+            )));
+        };
+        let raw = object.pointer(&format!(
+            "/data/{}",
+            key.replace('~', "~0").replace('/', "~1")
+        ));
+        let Some(raw) = raw.and_then(Value::as_str) else {
+            if optional {
+                continue;
+            }
+            return Err(Error::NotFound(format!(
+                "missing key '{key}' in {kind} '{namespace}/{name}' (spec.valuesFrom)"
+            )));
+        };
+        let data = if kind == "Secret" {
+            let bytes = decode_base64(raw).ok_or_else(|| Error::Parse {
+                origin: format!("{kind} {namespace}/{name}"),
+                message: format!("data.{key} is not base64"),
+            })?;
+            String::from_utf8_lossy(&bytes).into_owned()
+        } else {
+            raw.to_string()
+        };
+        let target = str_at(&r, "/targetPath");
+        if target.is_empty() {
+            let parsed =
+                helmrelease_helm::values::read_values(&data).map_err(|e| Error::Parse {
+                    origin: format!("{kind} {namespace}/{name} key {key}"),
+                    message: e.to_string(),
+                })?;
+            result = merge_maps(&result, &parsed);
+            continue;
+        }
+        let literal = r.get("literal").and_then(Value::as_bool).unwrap_or(false);
+        let assignment = if literal {
+            format!("{target}={data}")
+        } else {
+            // Flux escapes commas so a value holding them stays one value.
+            format!("{target}={}", data.replace(',', "\\,"))
+        };
+        let set = if literal {
+            strvals::parse_literal_into(&assignment, &result)
+        } else {
+            strvals::parse_into(&assignment, &result)
+        };
+        result = set.map_err(|e| Error::Parse {
+            origin: format!("{kind} {namespace}/{name} targetPath {target}"),
+            message: e,
+        })?;
+    }
+    if let Some(values) = hr.pointer("/spec/values") {
+        result = merge_maps(&result, &TValue::from_json(values));
+    }
+    Ok(result)
+}
+
+/// Flux's `commonMetadata`: labels and annotations added to every rendered object.
+fn apply_common_metadata(hr: &Value, objects: &mut [Value]) {
+    let Some(common) = hr.pointer("/spec/commonMetadata") else {
+        return;
+    };
+    for field in ["labels", "annotations"] {
+        let Some(extra) = common.get(field).and_then(Value::as_object) else {
+            continue;
+        };
+        for object in objects.iter_mut() {
+            let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            let target = meta
+                .entry(field)
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Some(map) = target.as_object_mut() {
+                for (k, v) in extra {
+                    map.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+}
+
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim().as_bytes())
+        .ok()
+}

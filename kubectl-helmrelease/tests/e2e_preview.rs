@@ -1,0 +1,323 @@
+//! End to end: `kubectl helmrelease diff -f` previews a HelmRelease change against the emulator,
+//! with the chart served by a Helm repository over HTTP from this test (charts built from
+//! `examples/charts/webapp`). The deployed revision is a release Secret our encoder wrote
+//! from our own render of version 1.0.0, as the controller would have stored it.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: panicking is failing
+
+use helmrelease_emulator::Emulator;
+use helmrelease_release::model::{Chart, Info, Metadata};
+use helmrelease_release::{ObjectOptions, Release, storage};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-helmrelease");
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A folder copy of the example chart at `version`; 1.1.0 adds a ConfigMap and drops the
+/// Service, so a version bump adds and removes objects.
+fn chart_dir(dir: &Path, version: &str) -> PathBuf {
+    let out = dir.join(format!("webapp-{version}")).join("webapp");
+    copy_dir(&repo_root().join("examples/charts/webapp"), &out);
+    let chart_yaml = std::fs::read_to_string(out.join("Chart.yaml")).unwrap();
+    std::fs::write(
+        out.join("Chart.yaml"),
+        chart_yaml.replace("version: 1.2.3", &format!("version: {version}")),
+    )
+    .unwrap();
+    if version == "1.1.0" {
+        std::fs::remove_file(out.join("templates/service.yaml")).unwrap();
+        std::fs::write(
+            out.join("templates/settings.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  mode: fast\n",
+        )
+        .unwrap();
+    }
+    out
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn tgz(chart: &Path) -> Vec<u8> {
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    builder.append_dir_all("webapp", chart).unwrap();
+    builder.into_inner().unwrap().finish().unwrap()
+}
+
+/// A minimal HTTP/1.1 file server on 127.0.0.1 serving `files` by path.
+fn serve(files: Vec<(String, Vec<u8>)>) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).to_string();
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let response = match files.iter().find(|(p, _)| *p == path) {
+                Some((_, body)) => {
+                    let mut r = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    )
+                    .into_bytes();
+                    r.extend_from_slice(body);
+                    r
+                }
+                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_vec(),
+            };
+            let _ = stream.write_all(&response);
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let plugin_dir = Path::new(PLUGIN).parent().unwrap();
+    let path = std::env::join_paths(std::iter::once(plugin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let cache = kubeconfig.parent().unwrap().join("cache");
+    let mut child = Command::new("kubectl")
+        .args(args)
+        .env("PATH", path)
+        .env("KUBECONFIG", kubeconfig)
+        .env("XDG_CACHE_HOME", cache)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(input.as_bytes()).unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn ok(kc: &Path, args: &[&str], stdin: Option<&str>) -> String {
+    let (code, out, err) = kubectl(kc, args, stdin);
+    assert_eq!(code, 0, "kubectl {args:?}:\n{out}\n{err}");
+    out
+}
+
+fn helmrelease(name: &str, version: &str, values: &str) -> String {
+    format!(
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\n  namespace: apps\nspec:\n  interval: 10m\n  chart:\n    spec:\n      chart: webapp\n      version: {version}\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n        namespace: apps\n  values:\n{values}"
+    )
+}
+
+/// The release Secret of a deployed revision, rendered by our engine.
+fn deployed_secret(chart: &Path, values_yaml: &str) -> String {
+    let loaded = helmrelease_helm::chart::load(chart).unwrap();
+    let user = helmrelease_helm::values::read_values(values_yaml).unwrap();
+    let options = helmrelease_helm::render::TemplateOptions {
+        release_name: "web".into(),
+        namespace: "apps".into(),
+        ..Default::default()
+    };
+    let rendered = helmrelease_helm::render::render_with_values(loaded, &user, &options).unwrap();
+    let release = Release {
+        name: "web".into(),
+        info: Some(Info {
+            first_deployed: Some("2026-11-01T10:00:00Z".into()),
+            last_deployed: Some("2026-11-01T10:00:00Z".into()),
+            description: "Install complete".into(),
+            status: "deployed".into(),
+            ..Info::default()
+        }),
+        chart: Some(Chart {
+            metadata: Some(Metadata {
+                name: Some("webapp".into()),
+                version: Some("1.0.0".into()),
+                app_version: Some("2.0".into()),
+                ..Metadata::default()
+            }),
+            ..Chart::default()
+        }),
+        config: user.to_json().as_object().cloned(),
+        manifest: rendered.manifest.clone(),
+        version: 1,
+        namespace: "apps".into(),
+        ..Release::default()
+    };
+    let secret = storage::to_secret(&release, &ObjectOptions::default()).unwrap();
+    serde_json::to_string(&secret).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn previews_helmrelease_changes_against_the_cluster() {
+    if !helmrelease_emulator::harness::kubectl_available() {
+        eprintln!("kubectl is not installed; skipping");
+        return;
+    }
+    let emulator = Emulator::start(0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    emulator.write_kubeconfig(&kubeconfig).unwrap();
+    let work = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || scenario(&kubeconfig, &work))
+        .await
+        .unwrap();
+}
+
+fn scenario(kc: &Path, work: &Path) {
+    let v1 = chart_dir(work, "1.0.0");
+    let v2 = chart_dir(work, "1.1.0");
+    let (t1, t2) = (tgz(&v1), tgz(&v2));
+    let digest = |b: &[u8]| format!("{:x}", Sha256::digest(b));
+    let index = format!(
+        "apiVersion: v1\nentries:\n  webapp:\n  - name: webapp\n    version: 1.1.0\n    appVersion: \"2.0\"\n    urls: [webapp-1.1.0.tgz]\n    digest: {}\n  - name: webapp\n    version: 1.0.0\n    appVersion: \"2.0\"\n    urls: [webapp-1.0.0.tgz]\n    digest: {}\n",
+        digest(&t2),
+        digest(&t1)
+    );
+    let url = serve(vec![
+        ("/index.yaml".into(), index.into_bytes()),
+        ("/webapp-1.0.0.tgz".into(), t1),
+        ("/webapp-1.1.0.tgz".into(), t2),
+    ]);
+
+    ok(
+        kc,
+        &[
+            "apply",
+            "-f",
+            &repo_root()
+                .join("../shared/reference/flux/crds")
+                .display()
+                .to_string(),
+        ],
+        None,
+    );
+    ok(
+        kc,
+        &["apply", "-f", "-"],
+        Some("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: apps\n"),
+    );
+    ok(
+        kc,
+        &["apply", "-f", "-"],
+        Some(&format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: charts\n  namespace: apps\nspec:\n  interval: 1h\n  url: {url}\n"
+        )),
+    );
+    let deployed_values = "replicaCount: 2\npassword: hunter2\n";
+    ok(
+        kc,
+        &["apply", "-f", "-"],
+        Some(&deployed_secret(&v1, deployed_values)),
+    );
+    let values = |replicas: u32, password: &str| {
+        format!("    replicaCount: {replicas}\n    password: {password}\n")
+    };
+    let write = |name: &str, text: &str| {
+        let p = work.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+
+    // The same chart and values as deployed: nothing to do, exit 0.
+    let same = write(
+        "same.yaml",
+        &helmrelease("web", "1.0.0", &values(2, "hunter2")),
+    );
+    let (code, out, err) = kubectl(kc, &["helmrelease", "diff", "-f", &same], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("0 changed, 0 added, 0 removed"), "{out}");
+
+    // One value changed: exactly that field of the Deployment.
+    let scaled = write(
+        "scaled.yaml",
+        &helmrelease("web", "1.0.0", &values(3, "hunter2")),
+    );
+    let (code, out, err) = kubectl(kc, &["helmrelease", "diff", "-f", &scaled], None);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("-  replicas: 2\n+  replicas: 3\n"), "{out}");
+    assert!(
+        out.contains("1 changed, 0 added, 0 removed; values changed"),
+        "{out}"
+    );
+
+    // A Secret's value changed: the Secret shows as changed without its values. (The inline
+    // spec.values are the user's own file and show in the values diff.)
+    let rotated = write(
+        "rotated.yaml",
+        &helmrelease("web", "1.0.0", &values(2, "swordfish")),
+    );
+    let (code, out, err) = kubectl(kc, &["helmrelease", "diff", "-f", &rotated], None);
+    assert_eq!(code, 1, "{out}{err}");
+    let objects = out.split("\nValues:\n").next().unwrap_or_default();
+    assert!(objects.contains("changed: Secret apps/web-webapp"), "{out}");
+    assert!(
+        objects.contains("-  password: \"*** (before)\"\n+  password: \"*** (after)\""),
+        "{out}"
+    );
+    assert!(
+        !objects.contains("swordfish") && !objects.contains("hunter2"),
+        "{out}"
+    );
+
+    // A chart version bump: the Service goes, a ConfigMap comes.
+    let bumped = write(
+        "bumped.yaml",
+        &helmrelease("web", "1.1.0", &values(2, "hunter2")),
+    );
+    let (code, out, err) = kubectl(kc, &["helmrelease", "diff", "-f", &bumped], None);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("added: ConfigMap apps/web-settings"), "{out}");
+    assert!(out.contains("removed: Service apps/web-webapp"), "{out}");
+    assert!(
+        out.contains("webapp-1.0.0 (revision 1, deployed) -> webapp-1.1.0"),
+        "{out}"
+    );
+
+    // Not installed yet: everything is added.
+    let fresh = write(
+        "fresh.yaml",
+        &helmrelease("fresh", "1.0.0", &values(1, "x")),
+    );
+    let (code, out, err) = kubectl(kc, &["helmrelease", "diff", "-f", &fresh], None);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("not installed ->"), "{out}");
+    assert!(
+        out.contains(" 0 changed, ") || out.contains("0 changed,"),
+        "{out}"
+    );
+    assert!(!out.contains("removed:"), "{out}");
+
+    // A version that does not exist: an error naming what does.
+    let missing = write(
+        "missing.yaml",
+        &helmrelease("web", "9.9.9", &values(2, "hunter2")),
+    );
+    let (code, out, err) = kubectl(kc, &["helmrelease", "diff", "-f", &missing], None);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("9.9.9") && err.contains("1.1.0"), "{err}");
+}
