@@ -130,9 +130,14 @@ data:
 
 fn values(components: usize) -> String {
     let mut v = String::from(
-        "image:\n  repository: ghcr.io/example/app\n  tag: \"\"\ncommonLabels:\n  team: platform\n  tier: backend\nservice:\n  type: ClusterIP\nresources:\n  limits:\n    cpu: 500m\n    memory: 512Mi\n  requests:\n    cpu: 100m\n    memory: 128Mi\nprobes:\n  liveness:\n    httpGet:\n      path: /healthz\n      port: http\n    initialDelaySeconds: 10\n    periodSeconds: 15\n  readiness:\n    httpGet:\n      path: /ready\n      port: http\n    periodSeconds: 5\ntolerations:\n  - key: dedicated\n    operator: Equal\n    value: backend\n    effect: NoSchedule\nenv:\n  log.level: info\n  workers: 8\n  feature.flags: \"a,b,c\"\n  ratio: 0.75\nsettings:\n",
+        "image:\n  repository: ghcr.io/example/app\n  tag: \"\"\ncommonLabels:\n  team: platform\n  tier: backend\nservice:\n  type: ClusterIP\nresources:\n  limits:\n    cpu: 500m\n    memory: 512Mi\n  requests:\n    cpu: 100m\n    memory: 128Mi\nprobes:\n  liveness:\n    httpGet:\n      path: /healthz\n      port: http\n    initialDelaySeconds: 10\n    periodSeconds: 15\n  readiness:\n    httpGet:\n      path: /ready\n      port: http\n    periodSeconds: 5\ntolerations:\n  - key: dedicated\n    operator: Equal\n    value: backend\n    effect: NoSchedule\nenv:\n  log.level: info\n  workers: 8\n  feature.flags: \"a,b,c\"\n  ratio: 0.75\n",
     );
-    for i in 0..40 {
+    // Enough environment and settings that the render is about 670 KB, like the reference.
+    for i in 0..90 {
+        let _ = writeln!(v, "  option.{i:03}: \"value for option number {i}\"");
+    }
+    v.push_str("settings:\n");
+    for i in 0..60 {
         let _ = writeln!(
             v,
             "  key{i:02}: {{enabled: {}, limit: {}, name: \"setting number {i}\"}}",
