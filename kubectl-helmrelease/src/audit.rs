@@ -337,7 +337,7 @@ pub fn run(args: &AuditArgs, ctx: &Context) -> Result<Outcome> {
     let stdout = match ctx.output {
         Output::Json => output::json(&report)?,
         Output::Yaml => output::yaml(&report)?,
-        Output::Table | Output::Wide => text(&report, ctx),
+        Output::Table | Output::Wide | Output::Markdown => text(&report, ctx),
     };
     Ok(Outcome {
         stdout,

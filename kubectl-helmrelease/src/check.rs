@@ -198,7 +198,9 @@ pub fn run(args: &CheckArgs, ctx: &Context) -> Result<Outcome> {
     let stdout = match ctx.output {
         Output::Json => output::json(&findings)?,
         Output::Yaml => output::yaml(&findings)?,
-        Output::Table | Output::Wide => findings.iter().map(|f| f.line_text() + "\n").collect(),
+        Output::Table | Output::Wide | Output::Markdown => {
+            findings.iter().map(|f| f.line_text() + "\n").collect()
+        }
     };
     let stderr = if matches!(ctx.output, Output::Table | Output::Wide) {
         if checked == 0 {

@@ -65,6 +65,8 @@ pub enum Output {
     Json,
     /// YAML.
     Yaml,
+    /// Markdown for pull-request comments (`diff` previews; other commands print their table).
+    Markdown,
 }
 
 /// When to colour output.

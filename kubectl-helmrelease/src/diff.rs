@@ -155,6 +155,11 @@ fn preview_run(args: &DiffArgs, ctx: &Context) -> Result<Outcome> {
     let stdout = match ctx.output {
         Output::Json => output::json(&previews)?,
         Output::Yaml => output::yaml(&previews)?,
+        Output::Markdown => previews
+            .iter()
+            .map(preview_markdown)
+            .collect::<Vec<_>>()
+            .join("\n"),
         Output::Table | Output::Wide => previews
             .iter()
             .map(|p| preview_text(p, ctx.color))
@@ -200,6 +205,49 @@ fn preview_text(p: &crate::preview::Preview, color: bool) -> String {
     out
 }
 
+/// A pull-request comment: a heading, the summary, and one collapsible diff per object.
+fn preview_markdown(p: &crate::preview::Preview) -> String {
+    let from = match &p.deployed {
+        Some(d) => format!("`{}` (revision {}, {})", d.chart, d.revision, d.status),
+        None => "not installed".to_string(),
+    };
+    let mut out = format!(
+        "### HelmRelease `{}`\n\n{from} → `{}` (release `{}`)\n\n**{}**\n",
+        p.helm_release,
+        p.desired_chart,
+        p.release,
+        p.summary.line()
+    );
+    let fence = |body: &str| {
+        // A fence longer than any backtick run in the body keeps it intact.
+        let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+        "`".repeat(longest.max(2) + 1)
+    };
+    for change in &p.manifest.changes {
+        let f = fence(&change.diff);
+        out.push_str(&format!(
+            "\n<details><summary>{}: {}</summary>\n\n{f}diff\n{}{f}\n\n</details>\n",
+            verb(change.change),
+            title(&change.key),
+            change.diff
+        ));
+    }
+    if !p.values.is_empty() {
+        let f = fence(&p.values);
+        out.push_str(&format!(
+            "\n<details><summary>values</summary>\n\n{f}diff\n{}{f}\n\n</details>\n",
+            p.values
+        ));
+    }
+    if !p.hooks.is_empty() {
+        out.push_str(&format!("\nHooks that would run: {}\n", p.hooks.join(", ")));
+    }
+    for finding in &p.policy {
+        out.push_str(&format!("\n> Policy: {finding}\n"));
+    }
+    out
+}
+
 fn revisions_diff(args: &DiffArgs, name: &ReleaseName, ctx: &Context) -> Result<Outcome> {
     let (_, target, releases) = history::open(ctx, name)?;
     let history = history::one_history(&releases, &target)?;
@@ -228,7 +276,7 @@ fn revisions_diff(args: &DiffArgs, name: &ReleaseName, ctx: &Context) -> Result<
     let stdout = match ctx.output {
         Output::Json => output::json(&report)?,
         Output::Yaml => output::yaml(&report)?,
-        Output::Table | Output::Wide => text(&report, ctx.color),
+        Output::Table | Output::Wide | Output::Markdown => text(&report, ctx.color),
     };
     Ok(Outcome {
         stdout,

@@ -115,7 +115,7 @@ fn one(name: &ReleaseName, ctx: &Context) -> Result<Outcome> {
     let stdout = match ctx.output {
         Output::Json => output::json(&result)?,
         Output::Yaml => output::yaml(&result)?,
-        Output::Table | Output::Wide => text(&result, ctx.color),
+        Output::Table | Output::Wide | Output::Markdown => text(&result, ctx.color),
     };
     Ok(Outcome {
         stdout,
@@ -203,7 +203,7 @@ fn all(ctx: &Context) -> Result<Outcome> {
     let stdout = match ctx.output {
         Output::Json => output::json(&results)?,
         Output::Yaml => output::yaml(&results)?,
-        Output::Table | Output::Wide => {
+        Output::Table | Output::Wide | Output::Markdown => {
             let table = Table {
                 headers: vec![
                     "NAMESPACE",

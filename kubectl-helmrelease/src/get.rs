@@ -74,7 +74,7 @@ fn values(release: &Release, all: bool, secrets: &SecretValues, ctx: &Context) -
     match ctx.output {
         Output::Json => output::json(&values),
         Output::Yaml => yaml(&values),
-        Output::Table | Output::Wide => {
+        Output::Table | Output::Wide | Output::Markdown => {
             let title = if all {
                 "COMPUTED VALUES:"
             } else {

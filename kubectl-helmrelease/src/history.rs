@@ -93,7 +93,7 @@ pub fn render(rows: &[Row], ctx: &Context) -> Result<String> {
     match ctx.output {
         Output::Json => output::json(&rows),
         Output::Yaml => output::yaml(&rows),
-        Output::Table | Output::Wide => {
+        Output::Table | Output::Wide | Output::Markdown => {
             let wide = ctx.output == Output::Wide;
             let mut headers = vec![
                 "REVISION",

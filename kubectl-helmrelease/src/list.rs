@@ -332,7 +332,7 @@ pub fn render(rows: &[Row], scope: Option<&str>, ctx: &Context) -> Result<String
             }
             Ok(text)
         }
-        Output::Table | Output::Wide => {
+        Output::Table | Output::Wide | Output::Markdown => {
             let wide = ctx.output == Output::Wide;
             let mut headers = vec![
                 "NAME", "RELEASE", "CHART", "VERSION", "REVISION", "STATUS", "READY", "UPDATED",

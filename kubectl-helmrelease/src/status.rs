@@ -742,7 +742,7 @@ pub fn render(report: &Report, ctx: &Context) -> Result<String> {
     match ctx.output {
         Output::Json => output::json(report),
         Output::Yaml => output::yaml(report),
-        Output::Table | Output::Wide => Ok(text(report, ctx)),
+        Output::Table | Output::Wide | Output::Markdown => Ok(text(report, ctx)),
     }
 }
 
