@@ -195,6 +195,10 @@ pub struct DiffArgs {
     /// Render this local chart (folder or .tgz) instead of fetching the HelmRelease's chart.
     #[arg(long, value_name = "PATH")]
     pub chart: Option<PathBuf>,
+    /// What a preview compares with: the deployed revision's manifest, or the live objects
+    /// (each desired object through a server-side apply dry run, so defaults count).
+    #[arg(long, value_enum, default_value_t = Against::Deployed)]
+    pub against: Against,
     /// Lines of context around each change (`--context` is kubectl's kubeconfig context).
     #[arg(
         long = "unified",
@@ -203,6 +207,16 @@ pub struct DiffArgs {
         default_value_t = 3
     )]
     pub unified: usize,
+}
+
+/// What a preview compares with.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Against {
+    /// The deployed revision's stored manifest.
+    #[default]
+    Deployed,
+    /// The live objects.
+    Live,
 }
 
 /// Arguments of `drift`.

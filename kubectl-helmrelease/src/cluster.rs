@@ -277,6 +277,62 @@ impl Cluster {
         Ok(found)
     }
 
+    /// What the object would look like after a server-side apply, without applying it
+    /// (`dryRun=All`, field manager `helm`, forced): the server fills in defaults, so the
+    /// result can be compared with the live object. `None` when the kind is not served.
+    pub fn apply_dry_run(&self, object: &Value, default_namespace: &str) -> Result<Option<Value>> {
+        let field = |p: &str| {
+            object
+                .pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+        };
+        let (api_version, kind, name) = (
+            field("/apiVersion"),
+            field("/kind"),
+            field("/metadata/name"),
+        );
+        let Some((plural, namespaced)) = self.scope(api_version, kind)? else {
+            return Ok(None);
+        };
+        let base = if api_version.contains('/') {
+            format!("/apis/{api_version}")
+        } else {
+            format!("/api/{api_version}")
+        };
+        let namespace = Some(field("/metadata/namespace"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or(default_namespace)
+            .to_string();
+        let url = if namespaced {
+            format!(
+                "{base}/namespaces/{namespace}/{plural}/{name}?dryRun=All&fieldManager=helm&force=true"
+            )
+        } else {
+            format!("{base}/{plural}/{name}?dryRun=All&fieldManager=helm&force=true")
+        };
+        let mut body = object.clone();
+        if namespaced && field("/metadata/namespace").is_empty() {
+            body["metadata"]["namespace"] = Value::String(namespace.clone());
+        }
+        let request = http::Request::patch(url)
+            .header(http::header::ACCEPT, "application/json")
+            .header(http::header::CONTENT_TYPE, "application/apply-patch+yaml")
+            .body(serde_json::to_vec(&body).unwrap_or_default())
+            .map_err(|e| Error::Cluster(format!("building the dry-run request: {e}")))?;
+        self.runtime
+            .block_on(self.client.request::<Value>(request))
+            .map(Some)
+            .map_err(|e| {
+                explain(
+                    e,
+                    "patch (server-side apply, dry run)",
+                    &plural,
+                    Some(&namespace).filter(|_| namespaced).map(String::as_str),
+                )
+            })
+    }
+
     fn request(&self, url: &str) -> std::result::Result<Value, kube::Error> {
         let request = http::Request::get(url)
             .header(http::header::ACCEPT, "application/json")

@@ -140,6 +140,7 @@ fn preview_run(args: &DiffArgs, ctx: &Context) -> Result<Outcome> {
     }
     let source = crate::preview::ChartSource {
         local: args.chart.clone(),
+        against_live: args.against == crate::cli::Against::Live,
     };
     let mut previews = Vec::new();
     for hr in &helmreleases {

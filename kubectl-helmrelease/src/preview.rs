@@ -43,11 +43,62 @@ pub struct Preview {
     pub summary: Summary,
 }
 
+/// For `--against live`: the live objects of the release (those the deployed manifest or the
+/// desired one name), and each desired object as a server-side apply would leave it. Both
+/// without the fields the server manages, so only real differences show.
+fn live_and_applied(
+    session: &Session,
+    deployed: &[Value],
+    desired: &[Value],
+    namespace: &str,
+) -> Result<(Vec<Value>, Vec<Value>)> {
+    let mut live = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for object in deployed.iter().chain(desired) {
+        let key = helmrelease_diff::ObjectKey::of(object).in_namespace(namespace);
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        if let Some(current) =
+            session.live(&key.api_version, &key.kind, &key.namespace, &key.name)?
+        {
+            live.push(server_fields_removed(current));
+        }
+    }
+    let mut applied = Vec::new();
+    for object in desired {
+        applied.push(server_fields_removed(session.applied(object, namespace)?));
+    }
+    Ok((live, applied))
+}
+
+/// Drops what the server sets and nobody writes: status and bookkeeping metadata.
+fn server_fields_removed(mut object: Value) -> Value {
+    if let Some(map) = object.as_object_mut() {
+        map.remove("status");
+    }
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in [
+            "managedFields",
+            "resourceVersion",
+            "generation",
+            "uid",
+            "creationTimestamp",
+            "selfLink",
+        ] {
+            meta.remove(field);
+        }
+    }
+    object
+}
+
 /// Where a chart comes from when previewing.
 #[derive(Debug, Clone, Default)]
 pub struct ChartSource {
     /// `--chart PATH`: a local chart folder or archive instead of the HelmRelease's source.
     pub local: Option<std::path::PathBuf>,
+    /// Compare with the live objects instead of the deployed manifest.
+    pub against_live: bool,
 }
 
 /// Previews one HelmRelease against what is deployed.
@@ -129,17 +180,30 @@ pub fn preview(
         || "not installed".to_string(),
         |s| format!("revision {}", s.revision),
     );
-    let manifest = diff_manifests(
-        &old_objects,
-        &desired,
-        &target_ns,
-        &old_label,
-        "desired",
-        Options {
-            context,
-            show_secrets,
-        },
-    );
+    let options = Options {
+        context,
+        show_secrets,
+    };
+    let manifest = if chart_source.against_live {
+        let (live, applied) = live_and_applied(session, &old_objects, &desired, &target_ns)?;
+        diff_manifests(
+            &live,
+            &applied,
+            &target_ns,
+            "live",
+            "desired, applied (dry run)",
+            options,
+        )
+    } else {
+        diff_manifests(
+            &old_objects,
+            &desired,
+            &target_ns,
+            &old_label,
+            "desired",
+            options,
+        )
+    };
     let secrets = if show_secrets {
         SecretValues::default()
     } else {

@@ -271,6 +271,29 @@ impl Session {
         }
     }
 
+    /// The object as a server-side apply would leave it (cluster only: dry run); from files,
+    /// the live object with the desired one merged over it, a close approximation without
+    /// the server's defaulting.
+    pub fn applied(&self, desired: &Value, namespace: &str) -> Result<Value> {
+        match &self.backend {
+            Backend::Cluster(cluster) => Ok(cluster
+                .apply_dry_run(desired, namespace)?
+                .unwrap_or_else(|| desired.clone())),
+            Backend::Files(_) => {
+                let field = |p: &str| str_at(desired, p);
+                let live = self.live(
+                    &field("/apiVersion"),
+                    &field("/kind"),
+                    namespace,
+                    &field("/metadata/name"),
+                )?;
+                let mut merged = live.unwrap_or(Value::Null);
+                merge_into(&mut merged, desired);
+                Ok(merged)
+            }
+        }
+    }
+
     /// Whether a kind is namespaced: discovery on a cluster, `None` when unknown (files).
     pub fn namespaced(&self, api_version: &str, kind: &str) -> Result<Option<bool>> {
         match &self.backend {
@@ -312,4 +335,16 @@ pub fn str_at(object: &Value, pointer: &str) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
+}
+
+/// JSON merge of `over` onto `base`: maps merge recursively, anything else replaces.
+fn merge_into(base: &mut Value, over: &Value) {
+    match (base.as_object_mut(), over.as_object()) {
+        (Some(b), Some(o)) => {
+            for (k, v) in o {
+                merge_into(b.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        _ => *base = over.clone(),
+    }
 }

@@ -312,6 +312,54 @@ fn scenario(kc: &Path, work: &Path) {
     );
     assert!(!out.contains("removed:"), "{out}");
 
+    // Against the live objects: deploy the stored manifest as Helm did, then drift by hand.
+    let manifest = ok(
+        kc,
+        &[
+            "helmrelease",
+            "get",
+            "manifest",
+            "web",
+            "--release",
+            "-n",
+            "apps",
+        ],
+        None,
+    );
+    ok(kc, &["apply", "-n", "apps", "-f", "-"], Some(&manifest));
+    let (code, out, err) = kubectl(
+        kc,
+        &["helmrelease", "diff", "-f", &same, "--against", "live"],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    ok(
+        kc,
+        &[
+            "patch",
+            "deployment",
+            "web-webapp",
+            "-n",
+            "apps",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"replicas":7}}"#,
+        ],
+        None,
+    );
+    let (code, out, err) = kubectl(
+        kc,
+        &["helmrelease", "diff", "-f", &same, "--against", "live"],
+        None,
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("-  replicas: 7\n+  replicas: 2\n"), "{out}");
+    assert!(
+        out.contains("+++ Deployment apps/web-webapp (apps/v1) (desired, applied (dry run))"),
+        "{out}"
+    );
+
     // A version that does not exist: an error naming what does.
     let missing = write(
         "missing.yaml",
