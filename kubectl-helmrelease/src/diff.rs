@@ -199,6 +199,9 @@ fn preview_text(p: &crate::preview::Preview, color: bool) -> String {
     if !p.hooks.is_empty() {
         out.push_str(&format!("\nHooks that would run: {}\n", p.hooks.join(", ")));
     }
+    if !p.crds.is_empty() {
+        out.push_str(&format!("\nCRDs in the chart: {}\n", p.crds.join(", ")));
+    }
     for finding in &p.policy {
         out.push_str(&format!("\nPolicy: {finding}\n"));
     }
@@ -242,6 +245,9 @@ fn preview_markdown(p: &crate::preview::Preview) -> String {
     }
     if !p.hooks.is_empty() {
         out.push_str(&format!("\nHooks that would run: {}\n", p.hooks.join(", ")));
+    }
+    if !p.crds.is_empty() {
+        out.push_str(&format!("\nCRDs in the chart: {}\n", p.crds.join(", ")));
     }
     for finding in &p.policy {
         out.push_str(&format!("\n> Policy: {finding}\n"));

@@ -37,6 +37,9 @@ pub struct Preview {
     pub values: String,
     /// Hooks that would run (`kind/name (events)`).
     pub hooks: Vec<String>,
+    /// CRD files in the chart's `crds/` folders, and what Flux does with them on this action
+    /// (`spec.install.crds` or `spec.upgrade.crds`).
+    pub crds: Vec<String>,
     /// Policy findings the webhook would report for this HelmRelease.
     pub policy: Vec<String>,
     /// Counts.
@@ -138,6 +141,11 @@ pub fn preview(
         )));
     }
     let chart = load_chart(session, obj, &hr_namespace, chart_source)?;
+    let crd_files: Vec<String> = chart
+        .crd_objects()
+        .into_iter()
+        .map(|c| c.filename)
+        .collect();
     let user_values = compose_values(session, obj, &hr_namespace)?;
     let options = TemplateOptions {
         release_name: release_name.clone(),
@@ -227,6 +235,23 @@ pub fn preview(
         .iter()
         .map(|h| format!("{}/{} ({})", h.kind, h.name, h.events.join(", ")))
         .collect();
+    // Flux's defaults: CRDs are created on install and skipped on upgrade.
+    let crds = if crd_files.is_empty() {
+        Vec::new()
+    } else {
+        let (action, field, default) = if deployed_side.is_some() {
+            ("upgrade", "/spec/upgrade/crds", "Skip")
+        } else {
+            ("install", "/spec/install/crds", "Create")
+        };
+        let policy = Some(str_at(obj, field))
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| default.to_string());
+        crd_files
+            .iter()
+            .map(|f| format!("{f} ({action}: {policy})"))
+            .collect()
+    };
     let policy = check::findings(
         std::slice::from_ref(hr),
         &PolicySet::builtin(),
@@ -250,6 +275,7 @@ pub fn preview(
         manifest,
         values,
         hooks,
+        crds,
         policy,
         summary,
     })
@@ -295,11 +321,30 @@ fn load_chart(
             "sourceRef kind {kind:?} is not supported by preview; pass --chart PATH"
         )));
     }
-    let repo = session.source("HelmRepository", &source_ns, &name)?.ok_or_else(|| {
-        Error::NotFound(format!(
-            "HelmRepository {source_ns}/{name} not found (the HelmRelease's spec.chart.spec.sourceRef); check sourceRef.namespace"
-        ))
-    })?;
+    let Some(repo) = session.source("HelmRepository", &source_ns, &name)? else {
+        // Point at a repository of that name elsewhere: the usual mistake is the namespace.
+        let elsewhere: Vec<String> = session
+            .policy_objects(None)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|o| {
+                str_at(&o.object, "/kind") == "HelmRepository"
+                    && str_at(&o.object, "/metadata/name") == name
+            })
+            .map(|o| str_at(&o.object, "/metadata/namespace"))
+            .collect();
+        let hint = if elsewhere.is_empty() {
+            "no HelmRepository of that name exists in any namespace".to_string()
+        } else {
+            format!(
+                "one exists in namespace {}; set spec.chart.spec.sourceRef.namespace",
+                elsewhere.join(", ")
+            )
+        };
+        return Err(Error::NotFound(format!(
+            "HelmRepository {source_ns}/{name} not found (the HelmRelease's spec.chart.spec.sourceRef); {hint}"
+        )));
+    };
     let url = str_at(&repo, "/spec/url");
     if str_at(&repo, "/spec/type") == "oci" || url.starts_with("oci://") {
         return Err(Error::Usage(format!(
@@ -312,11 +357,63 @@ fn load_chart(
         .map(|base| base.join("helmrelease"));
     let options = helmrelease_sources::repo::Options {
         cache_dir,
+        auth: repository_auth(session, &repo, &source_ns)?,
+        ca_pem: repository_ca(session, &repo, &source_ns)?,
+        pass_credentials: repo
+            .pointer("/spec/passCredentials")
+            .and_then(Value::as_bool)
+            == Some(true),
         ..helmrelease_sources::repo::Options::default()
     };
     let fetched = helmrelease_sources::repo::fetch_chart(&url, &chart, &version, &options)
         .map_err(|e| Error::Usage(e.to_string()))?;
     helmrelease_helm::chart::load_archive(&fetched.bytes).map_err(load_err)
+}
+
+/// A key of a Secret the HelmRepository references, decoded; errors say which Secret when it
+/// cannot be read (a 403 names the missing permission).
+fn secret_key(
+    session: &Session,
+    repo: &Value,
+    namespace: &str,
+    field: &str,
+    key: &str,
+) -> Result<Option<Vec<u8>>> {
+    let name = str_at(repo, &format!("/spec/{field}/name"));
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let secret = session.source("Secret", namespace, &name)?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "Secret {namespace}/{name} (the HelmRepository's spec.{field}) not found"
+        ))
+    })?;
+    Ok(secret
+        .pointer(&format!("/data/{key}"))
+        .and_then(Value::as_str)
+        .and_then(decode_base64))
+}
+
+/// Basic auth from the HelmRepository's `secretRef` (`username`, `password`), as Flux reads it.
+fn repository_auth(
+    session: &Session,
+    repo: &Value,
+    namespace: &str,
+) -> Result<Option<helmrelease_sources::Auth>> {
+    let user = secret_key(session, repo, namespace, "secretRef", "username")?;
+    let password = secret_key(session, repo, namespace, "secretRef", "password")?;
+    Ok(match (user, password) {
+        (Some(u), Some(p)) => Some(helmrelease_sources::Auth::Basic {
+            username: String::from_utf8_lossy(&u).into_owned(),
+            password: String::from_utf8_lossy(&p).into_owned(),
+        }),
+        _ => None,
+    })
+}
+
+/// The CA from the HelmRepository's `certSecretRef` (`ca.crt`).
+fn repository_ca(session: &Session, repo: &Value, namespace: &str) -> Result<Option<Vec<u8>>> {
+    secret_key(session, repo, namespace, "certSecretRef", "ca.crt")
 }
 
 /// Flux's values composition: `valuesFrom` in order (whole documents deep-merged at the root,
