@@ -76,6 +76,9 @@ pub struct Rendered {
     pub values: Value,
     /// `<chart>-<version>` of the rendered chart, as Helm labels it.
     pub chart_label: String,
+    /// Every executed template's output by name, before NOTES.txt is taken out and manifests
+    /// are sorted: what Helm's engine returns.
+    pub files: BTreeMap<String, String>,
 }
 
 /// Helm's release name rule.
@@ -148,6 +151,7 @@ pub fn render_with_values(
     collect(&chart, &vals, &top, &mut templates);
     let mut files =
         engine::render(&templates, engine::Options::default()).map_err(Error::Render)?;
+    let engine_output = files.clone();
 
     // NOTES.txt of the root chart becomes the notes; every NOTES.txt leaves the manifests.
     let root_notes = format!("{}/templates/NOTES.txt", chart.name());
@@ -181,6 +185,7 @@ pub fn render_with_values(
         notes,
         values: computed,
         chart_label: format!("{}-{}", chart.name(), chart.metadata.version),
+        files: engine_output,
     })
 }
 
