@@ -1,7 +1,7 @@
 //! Sprig's math, date, encoding, hash and crypto functions, case by case against Go.
 //!
 //! Every expectation is what the reference renderer printed: Go's text/template with Sprig
-//! and Helm's functions (`/work/shared/tools/gotmpl-oracle`, profile "3.21", `dot` mode), run
+//! and Helm's functions (`../shared/tools/gotmpl-oracle`, profile "3.21", `dot` mode), run
 //! on the same template and JSON data. The oracle links Debian's Sprig 3.2.3 with Go 1.19;
 //! its "3.21" profile adds Sprig 3.3's `sha512sum`, the only function of these areas 3.3
 //! added. A case with a `note` expects our answer instead of Go's, and the note says why.
