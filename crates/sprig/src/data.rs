@@ -7,7 +7,6 @@
 //! `certificate`) are declared as `interface {}` and checked in the function, with Go's
 //! wording (the message then comes as "error calling NAME: ...").
 
-mod cast;
 mod certs;
 mod crypto;
 mod date;

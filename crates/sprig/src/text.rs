@@ -50,7 +50,7 @@
 //!   are refused with an error, where Go would try to allocate them (and a `untilStep` that
 //!   overflows `int` stops where Go wraps around).
 
-mod conv;
+pub(crate) mod conv;
 mod dicts;
 mod lists;
 mod paths;

@@ -2,7 +2,7 @@
 //! variants through decimals, `floor`, `ceil`, `round` and `randInt`. Integer results are
 //! `int64` (wrapping as Go's arithmetic does), float results `float64`.
 
-use super::cast::{to_float64, to_int64};
+use crate::text::conv::{to_float64, to_int64};
 use super::decimal::Decimal;
 use super::{def, int_arg};
 use helmrelease_gotmpl::{Funcs, IntType, Signature, Type, Value};

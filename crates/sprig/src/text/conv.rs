@@ -327,7 +327,7 @@ pub(super) fn deep_equal(a: &Value, b: &Value) -> bool {
 /// spf13/cast's `ToInt64` (and `ToInt`, the same on 64-bit): numbers converted, strings
 /// parsed as Go integer literals after dropping a zero fraction, bools 1 or 0, anything
 /// else (and any error) 0.
-pub(super) fn to_int64(v: &Value) -> i64 {
+pub(crate) fn to_int64(v: &Value) -> i64 {
     match v {
         Value::Bool(b) => i64::from(*b),
         Value::Int(i, _) => *i,
@@ -340,7 +340,7 @@ pub(super) fn to_int64(v: &Value) -> i64 {
 
 /// spf13/cast's `ToFloat64`: numbers converted, strings parsed by `strconv.ParseFloat`,
 /// bools 1 or 0, anything else (and any error) 0.
-pub(super) fn to_float64(v: &Value) -> f64 {
+pub(crate) fn to_float64(v: &Value) -> f64 {
     match v {
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::Int(i, _) => *i as f64,
