@@ -2,9 +2,9 @@
 //! variants through decimals, `floor`, `ceil`, `round` and `randInt`. Integer results are
 //! `int64` (wrapping as Go's arithmetic does), float results `float64`.
 
-use crate::text::conv::{to_float64, to_int64};
 use super::decimal::Decimal;
 use super::{def, int_arg};
+use crate::text::conv::{to_float64, to_int64};
 use helmrelease_gotmpl::{Funcs, IntType, Signature, Type, Value};
 
 /// Go's message when an integer division by zero panics (text/template reports the panic).
