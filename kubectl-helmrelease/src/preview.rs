@@ -218,7 +218,7 @@ pub fn preview(
         SecretValues::of(Some(obj))
     };
     let mut old_v = old_values;
-    let mut new_v = user_values.to_json();
+    let mut new_v = go_json(user_values.to_json());
     if new_v.is_null() {
         new_v = Value::Object(Default::default());
     }
@@ -525,4 +525,20 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD
         .decode(s.trim().as_bytes())
         .ok()
+}
+
+/// Numbers as Go's encoding/json writes them, which is how the deployed values were stored: an
+/// integral float64 without a fraction (2, not 2.0), so equal values compare equal.
+fn go_json(value: Value) -> Value {
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
+                Value::from(f as i64)
+            }
+            _ => Value::Number(n),
+        },
+        Value::Array(a) => Value::Array(a.into_iter().map(go_json).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, go_json(v))).collect()),
+        other => other,
+    }
 }

@@ -545,11 +545,6 @@ impl Value {
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Int(i, _) => serde_json::Value::from(*i),
             Value::Uint(u) => serde_json::Value::from(*u),
-            // Go's encoding/json writes an integral float64 without a fraction (2, not 2.0);
-            // below 2^53 it is exactly an integer.
-            Value::Float(f) if f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
-                serde_json::Value::from(*f as i64)
-            }
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
