@@ -16,6 +16,7 @@ pub mod history;
 pub mod input;
 pub mod list;
 pub mod output;
+pub mod postrender;
 pub mod preview;
 pub mod source;
 pub mod status;

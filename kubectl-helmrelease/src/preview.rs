@@ -132,12 +132,16 @@ pub fn preview(
     let target_ns = Some(str_at(obj, "/spec/targetNamespace"))
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| hr_namespace.clone());
-    if obj
+    // Post-renderers other than kustomize would change the manifests in ways we cannot see.
+    if let Some(other) = obj
         .pointer("/spec/postRenderers")
-        .is_some_and(|p| p.as_array().is_some_and(|a| !a.is_empty()))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|r| r.get("kustomize").is_none())
     {
         return Err(Error::Usage(format!(
-            "HelmRelease {hr_namespace}/{hr_name} has spec.postRenderers, which preview does not apply yet; a diff without them would be wrong"
+            "HelmRelease {hr_namespace}/{hr_name} has a post-renderer preview does not know ({other}); a diff without it would be wrong"
         )));
     }
     let chart = load_chart(session, obj, &hr_namespace, chart_source)?;
@@ -163,6 +167,13 @@ pub fn preview(
             origin: format!("HelmRelease {hr_namespace}/{hr_name}"),
             message: e.to_string(),
         })?;
+    if let Some(renderers) = obj.pointer("/spec/postRenderers") {
+        crate::postrender::apply(renderers, &mut desired, &target_ns).map_err(|e| {
+            Error::Usage(format!(
+                "HelmRelease {hr_namespace}/{hr_name}: spec.postRenderers: {e}"
+            ))
+        })?;
+    }
     apply_common_metadata(obj, &mut desired);
 
     let releases = session.releases(Some(&storage_ns), Some(&release_name))?;
@@ -218,7 +229,7 @@ pub fn preview(
         SecretValues::of(Some(obj))
     };
     let mut old_v = old_values;
-    let mut new_v = go_json(user_values.to_json());
+    let mut new_v = crate::postrender::go_json(user_values.to_json());
     if new_v.is_null() {
         new_v = Value::Object(Default::default());
     }
@@ -525,20 +536,4 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
     base64::engine::general_purpose::STANDARD
         .decode(s.trim().as_bytes())
         .ok()
-}
-
-/// Numbers as Go's encoding/json writes them, which is how the deployed values were stored: an
-/// integral float64 without a fraction (2, not 2.0), so equal values compare equal.
-fn go_json(value: Value) -> Value {
-    match value {
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0 => {
-                Value::from(f as i64)
-            }
-            _ => Value::Number(n),
-        },
-        Value::Array(a) => Value::Array(a.into_iter().map(go_json).collect()),
-        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, go_json(v))).collect()),
-        other => other,
-    }
 }

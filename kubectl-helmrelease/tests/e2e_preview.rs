@@ -298,6 +298,20 @@ fn scenario(kc: &Path, work: &Path) {
         "{out}"
     );
 
+    // Kustomize post-renderers as Flux applies them: a JSON 6902 patch and an image rename.
+    let post_renderers = "  postRenderers:\n    - kustomize:\n        images:\n          - name: nginx\n            newTag: \"1.27\"\n        patches:\n          - target:\n              kind: Deployment\n            patch: |\n              - op: replace\n                path: /spec/replicas\n                value: 9\n  values:\n";
+    let patched = write(
+        "patched.yaml",
+        &helmrelease("web", "1.0.0", &values(2, "hunter2")).replace("  values:\n", post_renderers),
+    );
+    let (code, out, err) = kubectl(kc, &["helmrelease", "diff", "-f", &patched], None);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("-  replicas: 2\n+  replicas: 9\n"), "{out}");
+    assert!(
+        out.contains("-        image: nginx:1.25\n+        image: nginx:1.27\n"),
+        "{out}"
+    );
+
     // Not installed yet: everything is added.
     let fresh = write(
         "fresh.yaml",

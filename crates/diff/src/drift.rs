@@ -841,8 +841,28 @@ fn compile_rules(rules: &[IgnoreRule]) -> Result<Vec<Rule>> {
         .collect()
 }
 
+/// A kustomize-style object selector (Flux's ignore-rule and post-renderer `target`), compiled
+/// once: group, version and kind exact, name and namespace as anchored regular expressions,
+/// label and annotation selectors.
+#[derive(Debug)]
+pub struct CompiledSelector(Target);
+
+impl CompiledSelector {
+    /// Compiles a selector; invalid regular expressions or selectors are errors.
+    pub fn compile(selector: &Selector) -> Result<CompiledSelector> {
+        Target::compile(selector).map(CompiledSelector)
+    }
+
+    /// Whether `object` matches; objects without a namespace are taken to be in `namespace`.
+    pub fn matches(&self, object: &Value, namespace: &str) -> bool {
+        self.0
+            .matches(&ObjectKey::of(object).in_namespace(namespace), object)
+    }
+}
+
 /// A rule's target, parsed. Unset and empty fields match anything, except `group: ""`, which
 /// is the core group.
+#[derive(Debug)]
 struct Target {
     group: Option<String>,
     version: Option<String>,
