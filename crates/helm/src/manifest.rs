@@ -139,81 +139,128 @@ fn text(v: Option<&Value>) -> String {
 /// blank files skipped, documents split; hooks and resources each sorted by install order,
 /// keeping the order of equal kinds. Hooks with an unknown event are dropped, as Helm does.
 pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Vec<Manifest>)> {
-    let mut hooks = Vec::new();
-    let mut manifests = Vec::new();
+    let mut docs = Vec::new();
     for (path, content) in files {
         let base = path.rsplit('/').next().unwrap_or(path);
         if base.starts_with('_') || content.trim().is_empty() {
             continue;
         }
         for doc in split_manifests(content) {
-            let head = yaml::from_yaml(&doc)
-                .map_err(|e| Error::Render(format!("YAML parse error on {path}: {e}")))?;
-            let kind = text(str_at(&head, &["kind"]).as_ref());
-            let annotations = match str_at(&head, &["metadata", "annotations"]) {
-                Some(Value::Map(m)) if !m.is_empty() => Some(m.clone()),
-                _ => None,
-            };
-            let hook_types = annotations
-                .as_ref()
-                .and_then(|a| a.get("helm.sh/hook"))
-                .map(|v| text(Some(&v)));
-            let Some(hook_types) = hook_types else {
-                manifests.push(Manifest {
-                    name: path.clone(),
-                    content: doc,
-                    kind,
-                });
-                continue;
-            };
-            let list = |key: &str| -> Vec<String> {
-                annotations
-                    .as_ref()
-                    .and_then(|a| a.get(key))
-                    .map(|v| {
-                        text(Some(&v))
-                            .split(',')
-                            .map(|p| p.trim().to_lowercase())
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            };
-            let mut events = Vec::new();
-            let mut unknown = false;
-            for t in hook_types.split(',') {
-                let t = t.trim().to_lowercase();
-                if !HOOK_EVENTS.contains(&t.as_str()) {
-                    unknown = true;
-                    break;
-                }
-                events.push(if t == "test-success" {
-                    "test".into()
-                } else {
-                    t
-                });
+            docs.push((path.clone(), doc));
+        }
+    }
+    // Parsing every document is most of the work; it is independent per document.
+    let heads = parse_heads(&docs);
+    let mut hooks = Vec::new();
+    let mut manifests = Vec::new();
+    for ((path, doc), head) in docs.into_iter().zip(heads) {
+        let head = head.map_err(|e| Error::Render(format!("YAML parse error on {path}: {e}")))?;
+        let Some(hook_types) = head.annotations.get("helm.sh/hook").cloned() else {
+            manifests.push(Manifest {
+                name: path,
+                content: doc,
+                kind: head.kind,
+            });
+            continue;
+        };
+        let list = |key: &str| -> Vec<String> {
+            head.annotations
+                .get(key)
+                .map(|v| v.split(',').map(|p| p.trim().to_lowercase()).collect())
+                .unwrap_or_default()
+        };
+        let mut events = Vec::new();
+        let mut unknown = false;
+        for t in hook_types.split(',') {
+            let t = t.trim().to_lowercase();
+            if !HOOK_EVENTS.contains(&t.as_str()) {
+                unknown = true;
+                break;
             }
-            if unknown {
-                continue;
-            }
-            let weight = annotations
-                .as_ref()
-                .and_then(|a| a.get("helm.sh/hook-weight"))
-                .and_then(|v| text(Some(&v)).parse::<i64>().ok())
-                .unwrap_or(0);
-            hooks.push(Hook {
-                name: text(str_at(&head, &["metadata", "name"]).as_ref()),
-                kind,
-                path: path.clone(),
-                manifest: doc,
-                events,
-                weight,
-                delete_policies: list("helm.sh/hook-delete-policy"),
+            events.push(if t == "test-success" {
+                "test".into()
+            } else {
+                t
             });
         }
+        if unknown {
+            continue;
+        }
+        let weight = head
+            .annotations
+            .get("helm.sh/hook-weight")
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        let delete_policies = list("helm.sh/hook-delete-policy");
+        hooks.push(Hook {
+            name: head.name,
+            kind: head.kind,
+            path,
+            manifest: doc,
+            events,
+            weight,
+            delete_policies,
+        });
     }
     hooks.sort_by(|a, b| kind_order(&a.kind, &b.kind));
     manifests.sort_by(|a, b| kind_order(&a.kind, &b.kind));
     Ok((hooks, manifests))
+}
+
+/// What sorting needs of a document: its kind, name and annotations (as text).
+struct Head {
+    kind: String,
+    name: String,
+    annotations: BTreeMap<String, String>,
+}
+
+fn head_of(doc: &str) -> std::result::Result<Head, String> {
+    let value = yaml::from_yaml(doc).map_err(|e| e.to_string())?;
+    let annotations = match str_at(&value, &["metadata", "annotations"]) {
+        Some(Value::Map(m)) => m
+            .entries()
+            .into_iter()
+            .map(|(k, v)| (k, text(Some(&v))))
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    Ok(Head {
+        kind: text(str_at(&value, &["kind"]).as_ref()),
+        name: text(str_at(&value, &["metadata", "name"]).as_ref()),
+        annotations,
+    })
+}
+
+/// Heads of all documents, parsed on every core, in order.
+fn parse_heads(docs: &[(String, String)]) -> Vec<std::result::Result<Head, String>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(docs.len().max(1));
+    if threads <= 1 || docs.len() < 8 {
+        return docs.iter().map(|(_, d)| head_of(d)).collect();
+    }
+    let chunk = docs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = docs
+            .chunks(chunk)
+            .map(|part| {
+                (
+                    part.len(),
+                    scope.spawn(move || part.iter().map(|(_, d)| head_of(d)).collect::<Vec<_>>()),
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|(len, h)| {
+                h.join().unwrap_or_else(|_| {
+                    (0..len)
+                        .map(|_| Err("the YAML parser failed".to_string()))
+                        .collect()
+                })
+            })
+            .collect()
+    })
 }
 
 /// Helm's `lessByKind` as an ordering (used with a stable sort).
