@@ -537,3 +537,107 @@ fn decode_base64(s: &str) -> Option<Vec<u8>> {
         .decode(s.trim().as_bytes())
         .ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Inventory;
+    use serde_json::json;
+
+    fn session(objects: Vec<Value>) -> Session {
+        let inventory = Inventory {
+            objects: objects
+                .into_iter()
+                .map(|object| SourcedObject {
+                    origin: "test".into(),
+                    line: 1,
+                    object,
+                })
+                .collect(),
+            ..Inventory::default()
+        };
+        Session::from_inventory(inventory, Some("apps".into()))
+    }
+
+    fn b64(s: &str) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn values_compose_in_flux_order() {
+        let s = session(vec![
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "base", "namespace": "apps"},
+                "data": {"values.yaml": "replicas: 1\nimage: {tag: old, repo: x}\n"}}),
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "apps"},
+                "data": {"pw": b64("a,b")}}),
+        ]);
+        let hr = json!({"spec": {
+            "valuesFrom": [
+                {"kind": "ConfigMap", "name": "base"},
+                {"kind": "Secret", "name": "creds", "valuesKey": "pw", "targetPath": "db.password"},
+                {"kind": "ConfigMap", "name": "absent", "optional": true}
+            ],
+            "values": {"image": {"tag": "new"}}}});
+        let composed = compose_values(&s, &hr, "apps").map(|v| v.to_json());
+        assert_eq!(
+            composed.ok(),
+            Some(
+                json!({"replicas": 1.0, "image": {"tag": "new", "repo": "x"}, "db": {"password": "a,b"}})
+            )
+        );
+        let missing = json!({"spec": {"valuesFrom": [{"kind": "Secret", "name": "nope"}]}});
+        assert_eq!(
+            compose_values(&s, &missing, "apps")
+                .err()
+                .map(|e| e.to_string()),
+            Some("could not find Secret 'apps/nope' (spec.valuesFrom)".into())
+        );
+        let no_key = json!({"spec": {"valuesFrom": [{"kind": "ConfigMap", "name": "base", "valuesKey": "other"}]}});
+        assert_eq!(
+            compose_values(&s, &no_key, "apps")
+                .err()
+                .map(|e| e.to_string()),
+            Some("missing key 'other' in ConfigMap 'apps/base' (spec.valuesFrom)".into())
+        );
+    }
+
+    #[test]
+    fn repository_credentials_come_from_its_secrets() {
+        let s = session(vec![json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "repo-auth", "namespace": "apps"},
+            "data": {"username": b64("bot"), "password": b64("pw"), "ca.crt": b64("PEM")}})]);
+        let repo = json!({"spec": {"secretRef": {"name": "repo-auth"}, "certSecretRef": {"name": "repo-auth"}}});
+        match repository_auth(&s, &repo, "apps") {
+            Ok(Some(helmrelease_sources::Auth::Basic { username, password })) => {
+                assert_eq!((username.as_str(), password.as_str()), ("bot", "pw"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            repository_ca(&s, &repo, "apps").ok().flatten(),
+            Some(b"PEM".to_vec())
+        );
+        let missing = json!({"spec": {"secretRef": {"name": "gone"}}});
+        assert!(repository_auth(&s, &missing, "apps").is_err());
+        assert!(matches!(
+            repository_auth(&s, &json!({"spec": {}}), "apps"),
+            Ok(None)
+        ));
+    }
+
+    #[test]
+    fn common_metadata_is_added_to_every_object() {
+        let hr = json!({"spec": {"commonMetadata": {"labels": {"team": "a"}, "annotations": {"x": "y"}}}});
+        let mut objects = vec![
+            json!({"metadata": {"name": "a", "labels": {"keep": "1"}}}),
+            json!({"metadata": {"name": "b"}}),
+        ];
+        apply_common_metadata(&hr, &mut objects);
+        assert_eq!(
+            objects[0]["metadata"]["labels"],
+            json!({"keep": "1", "team": "a"})
+        );
+        assert_eq!(objects[1]["metadata"]["annotations"], json!({"x": "y"}));
+    }
+}
