@@ -25,6 +25,7 @@
 
 mod decode;
 mod emitter;
+mod fastmap;
 mod gojson;
 mod gosort;
 mod parser;
@@ -60,6 +61,14 @@ fn yaml_err(msg: impl Into<String>) -> Error {
 /// value: NaN`, or `error converting JSON to YAML: yaml: control characters are not allowed`
 /// for strings with characters go-yaml refuses (DEL, C1 controls, U+FFFE, U+FFFF).
 pub fn to_yaml(value: &Value) -> crate::Result<String> {
+    match direct_go_value(value, &mut Vec::new()) {
+        Some(v) => Ok(emitter::marshal(&v)),
+        None => to_yaml_via_json(value),
+    }
+}
+
+/// [`to_yaml`] the way sigs.k8s.io/yaml does it: JSON text, read back as YAML, written out.
+fn to_yaml_via_json(value: &Value) -> crate::Result<String> {
     let json = gojson::marshal(
         value,
         Style {
@@ -69,6 +78,73 @@ pub fn to_yaml(value: &Value) -> crate::Result<String> {
     )
     .map_err(|e| yaml_err(format!("error marshaling into JSON: {e}")))?;
     json_to_yaml(&json).map_err(|e| yaml_err(format!("error converting JSON to YAML: {e}")))
+}
+
+/// Deeper values take the JSON route, which reports cycles and go-yaml's flow depth limit.
+const DIRECT_MAX_DEPTH: usize = 1000;
+/// go-yaml gives up on a flow key more than 1024 characters long; a key this short stays
+/// under that even with every byte JSON-escaped (`\u003c` is 6 characters for 1 byte).
+const DIRECT_MAX_KEY: usize = 160;
+
+/// What reading `value`'s JSON back with go-yaml would give, built directly (that round trip
+/// was most of `toYaml`'s time). `None` for anything where the round trip could do more than
+/// copy: non-finite floats, typed objects, functions, characters go-yaml's reader refuses,
+/// long keys and deep nesting. Those take [`to_yaml_via_json`], so results and errors stay
+/// Go's (a test compares both routes). `path` holds the maps being converted.
+fn direct_go_value(value: &Value, path: &mut Vec<usize>) -> Option<GoVal> {
+    if path.len() > DIRECT_MAX_DEPTH {
+        return None;
+    }
+    // encoding/json escapes the C0 controls; anything else go-yaml refuses arrives raw, NEL
+    // is folded as a line break, and a BOM's meaning depends on where go-yaml's buffer starts.
+    let plain_text = |s: &str| {
+        s.chars()
+            .all(|c| c < ' ' || (scanner::allowed_char(c) && c != '\u{85}' && c != '\u{feff}'))
+    };
+    Some(match value {
+        Value::Nil => GoVal::Nil,
+        Value::Bool(b) => GoVal::Bool(*b),
+        Value::Int(i, _) => GoVal::Int(*i),
+        Value::Uint(u) => i64::try_from(*u).map_or(GoVal::Uint(*u), GoVal::Int),
+        Value::Float(f) => {
+            // go-yaml resolves the JSON number text: integral values become ints.
+            let text = gojson::format_float(*f).ok()?;
+            match decode::resolve(b"", &text).ok()?.1 {
+                v @ (GoVal::Int(_) | GoVal::Uint(_) | GoVal::Float(_)) => v,
+                _ => return None,
+            }
+        }
+        Value::String(s) if plain_text(s) => GoVal::Str(s.to_string()),
+        Value::List(items) => GoVal::Seq(
+            items
+                .iter()
+                .map(|v| {
+                    path.push(0);
+                    let v = direct_go_value(v, path);
+                    path.pop();
+                    v
+                })
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        Value::Map(m) => {
+            if path.contains(&m.addr()) {
+                return None;
+            }
+            let entries = m.entries();
+            let mut out = Vec::with_capacity(entries.len());
+            for (k, v) in entries {
+                if k.len() > DIRECT_MAX_KEY || !plain_text(&k) {
+                    return None;
+                }
+                path.push(m.addr());
+                let v = direct_go_value(&v, path);
+                path.pop();
+                out.push((GoVal::Str(k), v?));
+            }
+            GoVal::Map(decode::GoMap::from_distinct(out))
+        }
+        Value::String(_) | Value::Object(_) | Value::Func(_) => return None,
+    })
 }
 
 /// `sigs.k8s.io/yaml.JSONToYAML`: JSON (or any YAML) text read by go-yaml v2, which picks
@@ -206,6 +282,14 @@ fn to_jsonable(v: GoVal) -> Result<GoVal, String> {
 
 fn to_jsonable_inner(mut v: GoVal) -> Result<GoVal, String> {
     Ok(match &mut v {
+        // Keys that are all strings are distinct already: convert the values in place.
+        GoVal::Map(m) if m.entries.iter().all(|(k, _)| matches!(k, GoVal::Str(_))) => {
+            let entries = std::mem::take(&mut m.entries)
+                .into_iter()
+                .map(|(k, v)| Ok((k, to_jsonable(v)?)))
+                .collect::<Result<Vec<_>, String>>()?;
+            GoVal::Map(decode::GoMap::from_distinct(entries))
+        }
         GoVal::Map(m) => {
             let mut out = decode::GoMap::default();
             for (k, v) in std::mem::take(&mut m.entries) {
@@ -489,6 +573,153 @@ pub fn helm_to_toml(value: &Value) -> crate::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A small deterministic generator (xorshift), so failures reproduce.
+    struct Gen(u64);
+
+    impl Gen {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+            items[(self.next() % items.len() as u64) as usize].clone()
+        }
+    }
+
+    const TEXTS: &[&str] = &[
+        "",
+        "a",
+        "yes",
+        "on",
+        "n",
+        "~",
+        "null",
+        "true",
+        "1",
+        "0x1F",
+        "1e3",
+        "0o17",
+        "017",
+        "2001-12-14",
+        "-",
+        "- a",
+        ": b",
+        "#c",
+        "a: b",
+        "multi\nline\n",
+        "trailing ",
+        " lead",
+        "tab\there",
+        "quote\"s",
+        "'single'",
+        "\u{7f}del",
+        "c1\u{85}",
+        "c1\u{90}",
+        "\u{fffe}",
+        "\u{feff}bom",
+        "nul\u{0}",
+        "esc\u{1b}",
+        "<&>",
+        "\u{2028}sep",
+        "日本語",
+        "emoji 🎉",
+        "=",
+        "<<",
+        ".inf",
+        "-.5",
+        "+1",
+        "1_000",
+        "0b101",
+        "@at",
+        "`tick",
+        "{flow}",
+        "[x]",
+        "*a",
+        "&anchor",
+        "!tag",
+        "%pct",
+        "|",
+        ">",
+    ];
+
+    fn gen_value(g: &mut Gen, depth: usize) -> Value {
+        let choice = g.next() % if depth > 4 { 6 } else { 9 };
+        match choice {
+            0 => Value::Nil,
+            1 => Value::Bool(g.next().is_multiple_of(2)),
+            2 => Value::Int(
+                g.pick(&[0, 1, -1, 42, i64::MAX, i64::MIN, 1_000_000, -7]),
+                helmrelease_gotmpl::IntType::Int,
+            ),
+            3 => Value::Float(g.pick(&[
+                0.0,
+                -0.0,
+                1.0,
+                0.5,
+                1e6,
+                1e21,
+                1e20,
+                1e-6,
+                1e-7,
+                123456789.125,
+                -3.25,
+                f64::MAX,
+                f64::MIN_POSITIVE,
+                9007199254740993.0,
+                1.5e300,
+                f64::NAN,
+                f64::INFINITY,
+            ])),
+            4 => Value::Uint(g.pick(&[0, 7, u64::MAX, 1 << 63, (1 << 63) - 1])),
+            5 => {
+                let mut s = g.pick(TEXTS).to_string();
+                if g.next().is_multiple_of(8) {
+                    s = s.repeat(40);
+                }
+                Value::string(s)
+            }
+            6 | 7 => {
+                let m = Map::new();
+                for _ in 0..g.next() % 5 {
+                    let mut k = g.pick(TEXTS).to_string();
+                    if g.next().is_multiple_of(10) {
+                        k = k.repeat(60);
+                    }
+                    m.insert(k, gen_value(g, depth + 1));
+                }
+                if depth > 0 && g.next().is_multiple_of(20) {
+                    m.insert("self", Value::Map(m.clone()));
+                }
+                Value::Map(m)
+            }
+            _ => Value::List(Rc::new(
+                (0..g.next() % 4).map(|_| gen_value(g, depth + 1)).collect(),
+            )),
+        }
+    }
+
+    #[test]
+    fn to_yaml_direct_route_matches_the_json_round_trip() {
+        let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+        let mut direct = 0;
+        for _ in 0..20_000 {
+            let v = gen_value(&mut g, 0);
+            let fast = direct_go_value(&v, &mut Vec::new()).map(|g| emitter::marshal(&g));
+            let slow = to_yaml_via_json(&v).map_err(|e| e.to_string());
+            match fast {
+                Some(fast) => {
+                    direct += 1;
+                    assert_eq!(Ok(fast), slow, "value {v:?}");
+                }
+                None => assert_eq!(to_yaml(&v).map_err(|e| e.to_string()), slow),
+            }
+        }
+        // Most values must take the direct route, or the test proves nothing.
+        assert!(direct > 10_000, "only {direct} values converted directly");
+    }
 
     #[test]
     fn float32_keys_print_as_go_does() {

@@ -1,7 +1,7 @@
 //! go-yaml v2's `Unmarshal` into `interface{}`: the node composer, aliases and merge keys,
 //! YAML 1.1 scalar resolution (`resolve.go`), and the Go values that come out of it.
 
-use std::collections::{HashMap, HashSet};
+use super::fastmap::{FastMap, FastSet};
 
 use super::parser::{Event, EventKind, Parser};
 use super::scanner::SyntaxError;
@@ -33,7 +33,7 @@ impl GoVal {
         match self {
             GoVal::Seq(items) => into.append(items),
             GoVal::Map(m) => {
-                m.index.clear();
+                m.index = None;
                 for (k, v) in m.entries.drain(..) {
                     into.push(k);
                     into.push(v);
@@ -71,8 +71,12 @@ enum KeyId {
 #[derive(Debug, Default)]
 pub(crate) struct GoMap {
     pub entries: Vec<(GoVal, GoVal)>,
-    index: HashMap<KeyId, usize>,
+    /// Key positions, built once a map is too large to search linearly.
+    index: Option<FastMap<KeyId, usize>>,
 }
+
+/// Below this many entries a linear search beats hashing (most documents' maps are small).
+const INDEX_FROM: usize = 16;
 
 fn key_id(k: &GoVal) -> Option<KeyId> {
     Some(match k {
@@ -87,19 +91,67 @@ fn key_id(k: &GoVal) -> Option<KeyId> {
     })
 }
 
+/// Go's `==` on two `interface{}` map keys: same dynamic type and value (NaN never equal;
+/// lists and maps cannot be keys, so they never match).
+fn same_key(a: &GoVal, b: &GoVal) -> bool {
+    match (a, b) {
+        (GoVal::Nil, GoVal::Nil) => true,
+        (GoVal::Bool(x), GoVal::Bool(y)) => x == y,
+        (GoVal::Int(x), GoVal::Int(y)) => x == y,
+        (GoVal::Uint(x), GoVal::Uint(y)) => x == y,
+        (GoVal::Float(x), GoVal::Float(y)) => x == y,
+        (GoVal::Str(x), GoVal::Str(y)) => x == y,
+        _ => false,
+    }
+}
+
 impl GoMap {
     /// `m[k] = v`.
     pub fn set(&mut self, k: GoVal, v: GoVal) {
-        match key_id(&k) {
-            Some(id) => match self.index.get(&id) {
-                Some(&i) => self.entries[i] = (k, v),
-                None => {
-                    self.index.insert(id, self.entries.len());
-                    self.entries.push((k, v));
-                }
-            },
-            None => self.entries.push((k, v)),
+        if let Some(index) = &mut self.index {
+            match key_id(&k) {
+                Some(id) => match index.get(&id) {
+                    Some(&i) => self.entries[i] = (k, v),
+                    None => {
+                        index.insert(id, self.entries.len());
+                        self.entries.push((k, v));
+                    }
+                },
+                None => self.entries.push((k, v)),
+            }
+            return;
         }
+        match self.entries.iter().position(|(e, _)| same_key(e, &k)) {
+            Some(i) => self.entries[i] = (k, v),
+            None => {
+                self.entries.push((k, v));
+                if self.entries.len() >= INDEX_FROM {
+                    self.build_index();
+                }
+            }
+        }
+    }
+
+    fn build_index(&mut self) {
+        let mut index = FastMap::default();
+        for (i, (k, _)) in self.entries.iter().enumerate() {
+            if let Some(id) = key_id(k) {
+                index.insert(id, i);
+            }
+        }
+        self.index = Some(index);
+    }
+
+    /// A map of keys already known to be distinct strings, taken as they are.
+    pub fn from_distinct(entries: Vec<(GoVal, GoVal)>) -> GoMap {
+        let mut m = GoMap {
+            entries,
+            index: None,
+        };
+        if m.entries.len() >= INDEX_FROM {
+            m.build_index();
+        }
+        m
     }
 }
 
@@ -134,7 +186,7 @@ struct Composer {
     parser: Parser,
     event: Option<Event>,
     nodes: Vec<Node>,
-    anchors: HashMap<String, usize>,
+    anchors: FastMap<String, usize>,
 }
 
 fn syntax(e: SyntaxError) -> String {
@@ -285,7 +337,7 @@ fn short_tag(tag: &[u8]) -> String {
 
 struct Decoder<'a> {
     nodes: &'a [Node],
-    aliases: HashSet<usize>,
+    aliases: FastSet<usize>,
     decode_count: usize,
     alias_count: usize,
     alias_depth: usize,
@@ -1004,14 +1056,14 @@ pub(crate) fn unmarshal(text: &str) -> Result<Option<GoVal>, String> {
         parser: Parser::new(text),
         event: None,
         nodes: Vec::new(),
-        anchors: HashMap::new(),
+        anchors: FastMap::default(),
     };
     let Some(root) = composer.document()? else {
         return Ok(None);
     };
     let mut decoder = Decoder {
         nodes: &composer.nodes,
-        aliases: HashSet::new(),
+        aliases: FastSet::default(),
         decode_count: 1,
         alias_count: 0,
         alias_depth: 0,

@@ -3,7 +3,9 @@
 //! marks. Even the reader's 512-byte input chunks are modelled, because they decide when a
 //! disallowed character is noticed (and what a `U+FEFF` at the start of a line does).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use super::fastmap::FastMap;
 
 /// A position in the input: characters from the start, line and column (all from 0).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -116,10 +118,9 @@ const MAX_INDENTS: usize = 10000;
 #[derive(Debug)]
 pub(crate) struct Scanner {
     chars: Vec<char>,
-    /// Byte offset (in the original input) where each character ends.
-    ends: Vec<usize>,
+    /// Byte offset (in the original input) where the last decoded character ends.
+    consumed: usize,
     input_len: usize,
-    bom_len: usize,
     // Reader model.
     encoding_known: bool,
     bytes_read: usize,
@@ -139,7 +140,7 @@ pub(crate) struct Scanner {
     indents: Vec<isize>,
     simple_key_allowed: bool,
     simple_keys: Vec<SimpleKey>,
-    simple_keys_by_tok: HashMap<usize, usize>,
+    simple_keys_by_tok: FastMap<usize, usize>,
 }
 
 fn is_blank(c: char) -> bool {
@@ -167,7 +168,7 @@ fn hex_value(c: char) -> Option<u32> {
 }
 
 /// The characters go-yaml's reader accepts.
-fn allowed_char(c: char) -> bool {
+pub(crate) fn allowed_char(c: char) -> bool {
     let v = u32::from(c);
     matches!(v, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD)
         || v >= 0x10000
@@ -194,17 +195,11 @@ impl Scanner {
         let input = if input.is_empty() { "\n" } else { input };
         let bom_len = if input.starts_with('\u{feff}') { 3 } else { 0 };
         let body = &input[bom_len..];
-        let mut chars = Vec::with_capacity(body.len());
-        let mut ends = Vec::with_capacity(body.len());
-        for (i, c) in body.char_indices() {
-            chars.push(c);
-            ends.push(bom_len + i + c.len_utf8());
-        }
         Scanner {
-            chars,
-            ends,
+            chars: body.chars().collect(),
+            consumed: bom_len,
             input_len: input.len(),
-            bom_len,
+
             encoding_known: false,
             bytes_read: 0,
             eof: false,
@@ -222,18 +217,14 @@ impl Scanner {
             indents: Vec::new(),
             simple_key_allowed: false,
             simple_keys: Vec::new(),
-            simple_keys_by_tok: HashMap::new(),
+            simple_keys_by_tok: FastMap::default(),
         }
     }
 
     // ---- reader model -------------------------------------------------------------------
 
     fn consumed_bytes(&self) -> usize {
-        if self.decoded == 0 {
-            self.bom_len
-        } else {
-            self.ends[self.decoded - 1]
-        }
+        self.consumed
     }
 
     fn read_raw(&mut self) {
@@ -257,11 +248,18 @@ impl Scanner {
     }
 
     /// go-yaml's `yaml_parser_update_buffer`: make `length` characters available.
+    #[inline]
     fn cache(&mut self, length: usize) -> Result<()> {
-        let unread = |s: &Scanner| (s.decoded + s.nuls).saturating_sub(s.mark.index);
-        if unread(self) >= length {
+        // Called for nearly every character: the common case must not cost a call.
+        if (self.decoded + self.nuls).saturating_sub(self.mark.index) >= length {
             return Ok(());
         }
+        self.fill(length)
+    }
+
+    #[cold]
+    fn fill(&mut self, length: usize) -> Result<()> {
+        let unread = |s: &Scanner| (s.decoded + s.nuls).saturating_sub(s.mark.index);
         if !self.encoding_known {
             self.encoding_known = true;
             while !self.eof && self.bytes_read < 3 {
@@ -275,10 +273,15 @@ impl Scanner {
                 self.read_raw();
             }
             first = false;
-            while self.decoded < self.chars.len() && self.ends[self.decoded] <= self.bytes_read {
-                if !allowed_char(self.chars[self.decoded]) {
+            while let Some(&c) = self.chars.get(self.decoded) {
+                let end = self.consumed + c.len_utf8();
+                if end > self.bytes_read {
+                    break;
+                }
+                if !allowed_char(c) {
                     return Err(self.reader_error());
                 }
+                self.consumed = end;
                 self.decoded += 1;
             }
             if self.eof {
@@ -289,6 +292,7 @@ impl Scanner {
         Ok(())
     }
 
+    #[inline]
     fn ch(&self, k: usize) -> char {
         self.chars.get(self.mark.index + k).copied().unwrap_or('\0')
     }
