@@ -927,8 +927,19 @@ fn can_backquote(s: &str) -> bool {
 /// Go's `appendQuotedWith` for valid UTF-8: `s` between `quote`s, escaped.
 pub(crate) fn append_quoted(out: &mut String, s: &str, quote: char, ascii_only: bool) {
     out.push(quote);
-    for c in s.chars() {
-        append_escaped_rune(out, c, quote, ascii_only);
+    // Runs of printable ASCII other than the quote and backslash are copied as they are
+    // (most quoted strings are all such); everything else goes rune by rune.
+    let plain = |b: u8| (b' '..=b'~').contains(&b) && b != b'\\' && char::from(b) != quote;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let run = rest.bytes().position(|b| !plain(b)).unwrap_or(rest.len());
+        out.push_str(&rest[..run]);
+        rest = &rest[run..];
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            append_escaped_rune(out, c, quote, ascii_only);
+            rest = chars.as_str();
+        }
     }
     out.push(quote);
 }

@@ -53,6 +53,15 @@ pub fn render(
     templates: &[RenderTemplate],
     options: Options,
 ) -> Result<BTreeMap<String, String>, String> {
+    render_each(templates, options, &mut |_, _| {})
+}
+
+/// [`render`], handing each template's output to `rendered` as soon as it is done.
+pub fn render_each(
+    templates: &[RenderTemplate],
+    options: Options,
+    rendered: &mut dyn FnMut(&str, &str),
+) -> Result<BTreeMap<String, String>, String> {
     let mut set = Template::new(SET_NAME);
     set.missing_key(if options.strict {
         MissingKey::Error
@@ -78,7 +87,9 @@ pub fn render(
         let text = set
             .execute_template(&t.name, &t.vals)
             .map_err(|e| exec_error(&t.name, &e))?;
-        out.insert(t.name.clone(), text.replace("<no value>", ""));
+        let text = text.replace("<no value>", "");
+        rendered(&t.name, &text);
+        out.insert(t.name.clone(), text);
     }
     Ok(out)
 }

@@ -4,7 +4,8 @@
 
 use crate::{Error, Result, yaml};
 use helmrelease_gotmpl::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, mpsc};
 
 /// Helm's install order by kind; unknown kinds go last, alphabetically.
 pub const INSTALL_ORDER: &[&str] = &[
@@ -116,17 +117,6 @@ pub fn split_manifests(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn str_at(v: &Value, path: &[&str]) -> Option<Value> {
-    let mut cur = v.clone();
-    for key in path {
-        cur = match &cur {
-            Value::Map(m) => m.get(key)?,
-            _ => return None,
-        };
-    }
-    Some(cur)
-}
-
 fn text(v: Option<&Value>) -> String {
     match v {
         Some(Value::String(s)) => s.to_string(),
@@ -139,22 +129,58 @@ fn text(v: Option<&Value>) -> String {
 /// blank files skipped, documents split; hooks and resources each sorted by install order,
 /// keeping the order of equal kinds. Hooks with an unknown event are dropped, as Helm does.
 pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Vec<Manifest>)> {
+    sort_parsed(files, Heads::default())
+}
+
+/// Documents of a file with their heads, in order.
+type ParsedFile = Vec<(String, std::result::Result<Head, String>)>;
+
+/// Heads already parsed, by template path (see [`HeadPrefetch`]).
+#[derive(Default)]
+pub(crate) struct Heads(HashMap<String, ParsedFile>);
+
+/// Whether sorting looks at a file's documents at all.
+fn sorted_file(path: &str, content: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    !base.starts_with('_') && !content.trim().is_empty()
+}
+
+/// [`sort_manifests`] with some files' heads parsed already.
+pub(crate) fn sort_parsed(
+    files: &BTreeMap<String, String>,
+    mut parsed: Heads,
+) -> Result<(Vec<Hook>, Vec<Manifest>)> {
     let mut docs = Vec::new();
+    let mut heads = Vec::new();
+    let mut missing = Vec::new();
     for (path, content) in files {
-        let base = path.rsplit('/').next().unwrap_or(path);
-        if base.starts_with('_') || content.trim().is_empty() {
+        if !sorted_file(path, content) {
+            continue;
+        }
+        if let Some(file) = parsed.0.remove(path) {
+            for (doc, head) in file {
+                docs.push((path.clone(), doc));
+                heads.push(Some(head));
+            }
             continue;
         }
         for doc in split_manifests(content) {
+            missing.push(docs.len());
             docs.push((path.clone(), doc));
+            heads.push(None);
         }
     }
     // Parsing every document is most of the work; it is independent per document.
-    let heads = parse_heads(&docs);
+    let todo: Vec<&str> = missing.iter().map(|&i| docs[i].1.as_str()).collect();
+    for (i, head) in missing.iter().zip(parse_heads(&todo)) {
+        heads[*i] = Some(head);
+    }
     let mut hooks = Vec::new();
     let mut manifests = Vec::new();
     for ((path, doc), head) in docs.into_iter().zip(heads) {
-        let head = head.map_err(|e| Error::Render(format!("YAML parse error on {path}: {e}")))?;
+        let head = head
+            .unwrap_or_else(|| Err("the document was not parsed".to_string()))
+            .map_err(|e| Error::Render(format!("YAML parse error on {path}: {e}")))?;
         let Some(hook_types) = head.annotations.get("helm.sh/hook").cloned() else {
             manifests.push(Manifest {
                 name: path,
@@ -215,9 +241,17 @@ struct Head {
 }
 
 fn head_of(doc: &str) -> std::result::Result<Head, String> {
-    let value = yaml::from_yaml(doc).map_err(|e| e.to_string())?;
-    let annotations = match str_at(&value, &["metadata", "annotations"]) {
-        Some(Value::Map(m)) => m
+    let [kind, name, annotations] = yaml::from_yaml_fields(
+        doc,
+        [
+            &["kind"],
+            &["metadata", "name"],
+            &["metadata", "annotations"],
+        ],
+    )
+    .map_err(|e| e.to_string())?;
+    let annotations = match annotations {
+        Value::Map(m) => m
             .entries()
             .into_iter()
             .map(|(k, v)| (k, text(Some(&v))))
@@ -225,19 +259,19 @@ fn head_of(doc: &str) -> std::result::Result<Head, String> {
         _ => BTreeMap::new(),
     };
     Ok(Head {
-        kind: text(str_at(&value, &["kind"]).as_ref()),
-        name: text(str_at(&value, &["metadata", "name"]).as_ref()),
+        kind: text(Some(&kind)),
+        name: text(Some(&name)),
         annotations,
     })
 }
 
 /// Heads of all documents, parsed on every core, in order.
-fn parse_heads(docs: &[(String, String)]) -> Vec<std::result::Result<Head, String>> {
+fn parse_heads(docs: &[&str]) -> Vec<std::result::Result<Head, String>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(docs.len().max(1));
     if threads <= 1 || docs.len() < 8 {
-        return docs.iter().map(|(_, d)| head_of(d)).collect();
+        return docs.iter().map(|d| head_of(d)).collect();
     }
     let chunk = docs.len().div_ceil(threads);
     std::thread::scope(|scope| {
@@ -246,7 +280,7 @@ fn parse_heads(docs: &[(String, String)]) -> Vec<std::result::Result<Head, Strin
             .map(|part| {
                 (
                     part.len(),
-                    scope.spawn(move || part.iter().map(|(_, d)| head_of(d)).collect::<Vec<_>>()),
+                    scope.spawn(move || part.iter().map(|d| head_of(d)).collect::<Vec<_>>()),
                 )
             })
             .collect();
@@ -261,6 +295,83 @@ fn parse_heads(docs: &[(String, String)]) -> Vec<std::result::Result<Head, Strin
             })
             .collect()
     })
+}
+
+/// One document to parse: its file, its position in the file, its text.
+type Job = (String, usize, String);
+type Done = Vec<(String, usize, String, std::result::Result<Head, String>)>;
+
+/// Parses the heads of rendered files on a helper thread while the engine (single-threaded:
+/// its values are not `Send`) renders the next ones; Helm parses them only after rendering.
+/// [`HeadPrefetch::finish`] parses what is still queued on both threads.
+pub(crate) struct HeadPrefetch<'scope> {
+    jobs: Option<mpsc::Sender<Job>>,
+    queue: Arc<Mutex<mpsc::Receiver<Job>>>,
+    worker: std::thread::ScopedJoinHandle<'scope, Done>,
+}
+
+/// Takes queued documents until the queue is closed and empty.
+fn drain(queue: &Mutex<mpsc::Receiver<Job>>, wait: bool) -> Done {
+    let mut done = Vec::new();
+    loop {
+        let job = {
+            let Ok(rx) = queue.lock() else { break };
+            if wait {
+                rx.recv().ok()
+            } else {
+                rx.try_recv().ok()
+            }
+        };
+        let Some((path, index, doc)) = job else { break };
+        let head = head_of(&doc);
+        done.push((path, index, doc, head));
+    }
+    done
+}
+
+impl<'scope> HeadPrefetch<'scope> {
+    /// Starts the helper thread.
+    pub(crate) fn start<'env>(scope: &'scope std::thread::Scope<'scope, 'env>) -> Self {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(rx));
+        let worker_queue = Arc::clone(&queue);
+        let worker = scope.spawn(move || drain(&worker_queue, true));
+        HeadPrefetch {
+            jobs: Some(tx),
+            queue,
+            worker,
+        }
+    }
+
+    /// Queues the documents of one rendered file (partials, notes and blank files are not
+    /// sorted, so they are not parsed).
+    pub(crate) fn submit(&self, path: &str, content: &str) {
+        if !sorted_file(path, content) || path.ends_with("NOTES.txt") {
+            return;
+        }
+        let Some(tx) = &self.jobs else { return };
+        for (i, doc) in split_manifests(content).into_iter().enumerate() {
+            // A closed queue only means the helper is gone; sorting parses what is missing.
+            let _ = tx.send((path.to_string(), i, doc));
+        }
+    }
+
+    /// Closes the queue, helps parse the rest, and returns every head parsed.
+    pub(crate) fn finish(mut self) -> Heads {
+        self.jobs = None;
+        let mut done = drain(&self.queue, false);
+        match self.worker.join() {
+            Ok(theirs) => done.extend(theirs),
+            // What the helper had parsed is lost with it: parse everything again.
+            Err(_) => return Heads::default(),
+        }
+        done.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        let mut heads = Heads::default();
+        for (path, _, doc, head) in done {
+            heads.0.entry(path).or_default().push((doc, head));
+        }
+        heads
+    }
 }
 
 /// Helm's `lessByKind` as an ordering (used with a stable sort).
@@ -298,6 +409,76 @@ mod tests {
             vec!["a: '---'\nb: x---y"]
         );
         assert!(split_manifests("  \n---\n ").is_empty());
+    }
+
+    fn sample_files(bad: bool) -> BTreeMap<String, String> {
+        let mut files = BTreeMap::new();
+        let mut add = |k: &str, v: &str| files.insert(k.to_string(), v.to_string());
+        add("c/templates/_helpers.tpl", "not: [yaml");
+        add("c/templates/blank.yaml", "  \n");
+        add(
+            "c/templates/a.yaml",
+            "kind: Service\nmetadata:\n  name: s\n---\nkind: Namespace\nmetadata:\n  name: n",
+        );
+        add(
+            "c/templates/hook.yaml",
+            "kind: Job\nmetadata:\n  name: j\n  annotations:\n    helm.sh/hook: pre-install,Post-Install\n    helm.sh/hook-weight: \"-5\"\n    helm.sh/hook-delete-policy: before-hook-creation",
+        );
+        for i in 0..12 {
+            add(
+                &format!("c/templates/cm{i:02}.yaml"),
+                &format!("kind: ConfigMap\nmetadata:\n  name: cm{i}"),
+            );
+        }
+        if bad {
+            add(
+                "c/templates/z-bad.yaml",
+                "kind: Pod\nmetadata:\n  name: x\n   bad: indent",
+            );
+            add("c/templates/b-bad.yaml", "kind: Pod\n- item");
+        }
+        files
+    }
+
+    /// What the engine would hand over, file by file, with sorting done while it renders.
+    fn sort_prefetched(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Vec<Manifest>)> {
+        std::thread::scope(|scope| {
+            let prefetch = HeadPrefetch::start(scope);
+            for (path, text) in files.iter().rev() {
+                prefetch.submit(path, text);
+            }
+            sort_parsed(files, prefetch.finish())
+        })
+    }
+
+    #[test]
+    fn heads_parsed_while_rendering_sort_as_heads_parsed_after() {
+        let files = sample_files(false);
+        let (hooks, manifests) = sort_manifests(&files).expect("valid documents");
+        assert_eq!(
+            sort_prefetched(&files).expect("valid documents"),
+            (hooks.clone(), manifests.clone())
+        );
+        let kinds: Vec<&str> = manifests.iter().map(|m| m.kind.as_str()).collect();
+        assert_eq!(kinds[..2], ["Namespace", "ConfigMap"]);
+        assert_eq!(kinds.last(), Some(&"Service"));
+        assert_eq!(manifests.len(), 14);
+        assert_eq!(hooks.len(), 1);
+        assert_eq!(hooks[0].events, ["pre-install", "post-install"]);
+        assert_eq!(hooks[0].weight, -5);
+        assert_eq!(hooks[0].delete_policies, ["before-hook-creation"]);
+    }
+
+    #[test]
+    fn the_first_invalid_document_in_path_order_is_reported_as_helm_does() {
+        let files = sample_files(true);
+        let expected = "YAML parse error on c/templates/b-bad.yaml: error converting YAML to JSON: yaml: line 1: did not find expected key";
+        for result in [sort_manifests(&files), sort_prefetched(&files)] {
+            match result {
+                Err(e) => assert!(e.to_string().ends_with(expected), "{e}"),
+                Ok(_) => panic!("invalid documents were accepted"),
+            }
+        }
     }
 
     #[test]

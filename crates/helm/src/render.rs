@@ -149,8 +149,15 @@ pub fn render_with_values(
     let computed = vals.deep_copy();
     let mut templates = Vec::new();
     collect(&chart, &vals, &top, &mut templates);
-    let mut files =
-        engine::render(&templates, engine::Options::default()).map_err(Error::Render)?;
+    // Documents are parsed for sorting while later templates render.
+    let (files, heads) = std::thread::scope(|scope| {
+        let prefetch = manifest::HeadPrefetch::start(scope);
+        let files = engine::render_each(&templates, engine::Options::default(), &mut |n, t| {
+            prefetch.submit(n, t)
+        });
+        (files, prefetch.finish())
+    });
+    let mut files = files.map_err(Error::Render)?;
     let engine_output = files.clone();
 
     // NOTES.txt of the root chart becomes the notes; every NOTES.txt leaves the manifests.
@@ -165,7 +172,7 @@ pub fn render_with_values(
         }
         true
     });
-    let (hooks, manifests) = manifest::sort_manifests(&files)?;
+    let (hooks, manifests) = manifest::sort_parsed(&files, heads)?;
     let mut out = String::new();
     if options.include_crds && !options.skip_crds {
         for crd in chart.crd_objects() {

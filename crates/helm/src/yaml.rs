@@ -237,7 +237,9 @@ fn map_or_empty(v: Value) -> crate::Result<Value> {
     })
 }
 
-fn unmarshal_yaml(text: &str, target: Target) -> crate::Result<Value> {
+/// sigs.k8s.io/yaml's first half: go-yaml's value made JSON-compatible (string keys), and
+/// refused where `encoding/json` would refuse it.
+fn unmarshal_jsonable(text: &str) -> crate::Result<GoVal> {
     let converted = decode::unmarshal(text)
         .and_then(|v| to_jsonable(v.unwrap_or(GoVal::Nil)))
         .map_err(|e| yaml_err(format!("error converting YAML to JSON: {e}")))?;
@@ -247,12 +249,51 @@ fn unmarshal_yaml(text: &str, target: Target) -> crate::Result<Value> {
             helmrelease_gotmpl::fmt::format_float(bad, 'g', -1)
         )));
     }
-    let value = json_value(converted);
-    let mismatch = |kind: &str, type_name: &str| {
-        yaml_err(format!(
-            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go value of type {type_name}"
-        ))
-    };
+    Ok(converted)
+}
+
+fn mismatch(kind: &str, type_name: &str) -> Error {
+    yaml_err(format!(
+        "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go value of type {type_name}"
+    ))
+}
+
+/// [`from_yaml`] for a caller that needs only a few fields of a document (sorting manifests
+/// reads kind, name and annotations): the same parsing and errors, but only the values at
+/// `paths` become template values (`Nil` where absent), which saves converting the rest.
+pub(crate) fn from_yaml_fields<const N: usize>(
+    text: &str,
+    paths: [&[&str]; N],
+) -> crate::Result<[Value; N]> {
+    let mut doc = unmarshal_jsonable(text)?;
+    match &doc {
+        GoVal::Map(_) | GoVal::Nil => {}
+        GoVal::Seq(_) => return Err(mismatch("array", MAP_TYPE)),
+        GoVal::Str(_) => return Err(mismatch("string", MAP_TYPE)),
+        GoVal::Bool(_) => return Err(mismatch("bool", MAP_TYPE)),
+        _ => return Err(mismatch("number", MAP_TYPE)),
+    }
+    Ok(paths.map(|path| {
+        let mut cur = &mut doc;
+        for key in path {
+            let GoVal::Map(m) = cur else {
+                return Value::Nil;
+            };
+            let Some((_, v)) = m
+                .entries
+                .iter_mut()
+                .find(|(k, _)| matches!(k, GoVal::Str(s) if s == key))
+            else {
+                return Value::Nil;
+            };
+            cur = v;
+        }
+        json_value(std::mem::replace(cur, GoVal::Nil))
+    }))
+}
+
+fn unmarshal_yaml(text: &str, target: Target) -> crate::Result<Value> {
+    let value = json_value(unmarshal_jsonable(text)?);
     match (target, &value) {
         (Target::Any, _) | (_, Value::Nil) => Ok(value),
         (Target::Map(_), Value::Map(_)) | (Target::List(_), Value::List(_)) => Ok(value),
