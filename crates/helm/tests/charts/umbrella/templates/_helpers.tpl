@@ -1,0 +1,3 @@
+{{- define "umbrella.fullname" -}}
+{{ include "common.fullname" . }}
+{{- end -}}
