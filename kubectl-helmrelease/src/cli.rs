@@ -344,4 +344,12 @@ pub struct TemplateArgs {
     /// Skip `values.schema.json` validation.
     #[arg(long)]
     pub skip_schema_validation: bool,
+    /// Release name from a Go template with Sprig's functions (`{{ randAlpha 5 | lower }}`);
+    /// only without a NAME argument.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub name_template: Option<String>,
+    /// Accepted for `helm template` compatibility: without a NAME, Helm's template command
+    /// names the release `release-name` anyway; with one, it is an error.
+    #[arg(short = 'g', long)]
+    pub generate_name: bool,
 }

@@ -9,10 +9,31 @@ use helmrelease_helm::values::ValueOptions;
 /// prints them (`Error: ...`).
 pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
     let _ = ctx;
-    let (name, chart_ref) = match args.args.as_slice() {
-        [chart] => ("release-name".to_string(), chart.clone()),
-        [name, chart] => (name.clone(), chart.clone()),
+    let name_template = args.name_template.as_deref().filter(|t| !t.is_empty());
+    // Helm's NameAndChart, with the template command's default name.
+    let named = match args.args.as_slice() {
+        [_, _] if args.generate_name => Err(helmrelease_helm::Error::Options(
+            "cannot set --generate-name and also specify a name".into(),
+        )),
+        [_, _] if name_template.is_some() => Err(helmrelease_helm::Error::Options(
+            "cannot set --name-template and also specify a name".into(),
+        )),
+        [name, chart] => Ok((name.clone(), chart.clone())),
+        [chart] => match name_template {
+            Some(t) => render::name_from_template(t).map(|name| (name, chart.clone())),
+            None => Ok(("release-name".to_string(), chart.clone())),
+        },
         _ => return Err(Error::Usage("expected [NAME] CHART".into())),
+    };
+    let (name, chart_ref) = match named {
+        Ok(named) => named,
+        Err(e) => {
+            return Ok(Outcome {
+                stdout: String::new(),
+                stderr: format!("Error: {e}\n"),
+                code: 1,
+            });
+        }
     };
     let options = TemplateOptions {
         release_name: name,
@@ -59,6 +80,12 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
             stdout,
             stderr: String::new(),
             code: 0,
+        },
+        // Helm's template command hints at --debug for errors with a partial release.
+        Err(e @ helmrelease_helm::Error::Render(_)) => Outcome {
+            stdout: String::new(),
+            stderr: format!("Error: {e}\n\nUse --debug flag to render out invalid YAML\n"),
+            code: 1,
         },
         Err(e) => Outcome {
             stdout: String::new(),

@@ -22,9 +22,15 @@ pub enum Error {
     /// Values that cannot be used (`--set` syntax, schema validation).
     #[error("{0}")]
     Values(String),
-    /// Rendering failed.
+    /// Rendering failed where Helm's `renderResources` fails: a template error, rendered YAML
+    /// that does not parse, a chart's `kubeVersion` the cluster does not meet. `helm template`
+    /// adds a hint about `--debug` to these only.
     #[error("{0}")]
     Render(String),
+    /// Options that cannot be used: an invalid release name, a `--show-only` template the
+    /// chart does not have.
+    #[error("{0}")]
+    Options(String),
     /// A file could not be read.
     #[error("{path}: {source}")]
     Io {

@@ -93,6 +93,17 @@ fn valid_release_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 53 && name.split('.').all(label_ok)
 }
 
+/// Helm's `--name-template`: `text` executed as a Go template with Sprig's functions (not
+/// Helm's: no `include` or `toYaml`) on nil data; the output is the release name. Errors are
+/// Go's (`template: name-template:1: function "nope" not defined`).
+pub fn name_from_template(text: &str) -> Result<String> {
+    let mut t = helmrelease_gotmpl::Template::new("name-template");
+    t.funcs(&helmrelease_sprig::funcs());
+    t.parse(text).map_err(|e| Error::Options(e.to_string()))?;
+    t.execute(&Value::Nil)
+        .map_err(|e| Error::Options(e.to_string()))
+}
+
 /// Renders a chart as `helm install --dry-run` (client only) does.
 pub fn render(chart: Chart, options: &TemplateOptions) -> Result<Rendered> {
     let user = options.values.merge_values()?;
@@ -107,7 +118,7 @@ pub fn render_with_values(
     options: &TemplateOptions,
 ) -> Result<Rendered> {
     if !valid_release_name(&options.release_name) {
-        return Err(Error::Render(format!(
+        return Err(Error::Options(format!(
             "release name {:?}: invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53",
             options.release_name
         )));
@@ -125,7 +136,7 @@ pub fn render_with_values(
     if !chart.metadata.kube_version.is_empty()
         && !crate::chart::semver::is_compatible_range(&chart.metadata.kube_version, &kube_version)
     {
-        return Err(Error::Chart(format!(
+        return Err(Error::Render(format!(
             "chart requires kubeVersion: {} which is incompatible with Kubernetes {kube_version}",
             chart.metadata.kube_version
         )));
@@ -230,7 +241,7 @@ pub fn template_text(rendered: &Rendered, options: &TemplateOptions) -> Result<S
             }
         }
         if !found {
-            return Err(Error::Render(format!(
+            return Err(Error::Options(format!(
                 "could not find template {wanted} in chart"
             )));
         }
@@ -302,6 +313,24 @@ mod tests {
             name: name.into(),
             data: data.as_bytes().to_vec(),
         }
+    }
+
+    #[test]
+    fn name_templates_run_with_sprig_on_nil_data() {
+        assert_eq!(
+            name_from_template(r#"{{ "web" | upper | lower }}-{{ add 1 2 }}"#).ok(),
+            Some("web-3".to_string())
+        );
+        let err = |t: &str| name_from_template(t).err().map(|e| e.to_string());
+        assert_eq!(
+            err("{{ include \"x\" . }}"),
+            Some(r#"template: name-template:1: function "include" not defined"#.to_string())
+        );
+        // Go prints `<no value>` for fields of nil data (the name is then refused as invalid).
+        assert_eq!(
+            name_from_template("a{{ .Release.Name }}{{ . }}").ok(),
+            Some("a<no value><no value>".to_string())
+        );
     }
 
     #[test]
