@@ -54,6 +54,13 @@ pub const SECRETS: Resource = Resource {
     plural: "secrets",
     kind: "Secret",
 };
+/// Core v1 ConfigMaps.
+pub const CONFIGMAPS: Resource = Resource {
+    group: "",
+    version: "v1",
+    plural: "configmaps",
+    kind: "ConfigMap",
+};
 /// Core v1 Events.
 pub const EVENTS: Resource = Resource {
     group: "",

@@ -28,7 +28,8 @@ pub struct Session {
 #[derive(Debug)]
 enum Backend {
     Files(Inventory),
-    Cluster(Cluster),
+    /// A cluster, and the kind Helm stores releases in there.
+    Cluster(Cluster, &'static cluster::Resource),
 }
 
 /// Kinds that make up the Flux side of an audit, besides HelmReleases.
@@ -59,6 +60,24 @@ const POLICY_KINDS: [cluster::Resource; 4] = [
     },
 ];
 
+/// Where releases are stored in a cluster, chosen as Helm chooses it: `HELM_DRIVER` unset,
+/// `secret` or `secrets` for Secrets (Helm's and Flux's default), `configmap` or `configmaps`
+/// for ConfigMaps.
+fn storage_driver(name: Option<&str>) -> Result<&'static cluster::Resource> {
+    match name.unwrap_or_default() {
+        "" | "secret" | "secrets" => Ok(&cluster::SECRETS),
+        "configmap" | "configmaps" => Ok(&cluster::CONFIGMAPS),
+        "memory" | "sql" => Err(crate::Error::Usage(format!(
+            "HELM_DRIVER={}: releases in Helm's {} driver cannot be read from the cluster; unset it or use secret or configmap",
+            name.unwrap_or_default(),
+            name.unwrap_or_default()
+        ))),
+        other => Err(crate::Error::Usage(format!(
+            "unknown driver {other:?} (HELM_DRIVER)"
+        ))),
+    }
+}
+
 impl Session {
     /// Opens the files or connects to the cluster the flags name.
     pub fn open(ctx: &Context) -> Result<Session> {
@@ -68,6 +87,7 @@ impl Session {
                 namespace: ctx.namespace.clone(),
             });
         }
+        let driver = storage_driver(std::env::var("HELM_DRIVER").ok().as_deref())?;
         let cluster = Cluster::connect(ctx.kubeconfig.as_deref(), ctx.kube_context.as_deref())?;
         let namespace = if ctx.all_namespaces {
             None
@@ -79,7 +99,7 @@ impl Session {
             )
         };
         Ok(Session {
-            backend: Backend::Cluster(cluster),
+            backend: Backend::Cluster(cluster, driver),
             namespace,
         })
     }
@@ -138,7 +158,7 @@ impl Session {
                 })
                 .cloned()
                 .collect()),
-            Backend::Cluster(cluster) => {
+            Backend::Cluster(cluster, _) => {
                 let resource = if kind == "HelmRelease" {
                     cluster::HELMRELEASES
                 } else {
@@ -178,14 +198,15 @@ impl Session {
                 inv.broken = rest;
                 Ok(Releases { releases, broken })
             }
-            Backend::Cluster(cluster) => {
-                // Helm labels every release Secret `owner=helm` and `name=<release>`.
+            Backend::Cluster(cluster, driver) => {
+                // Helm labels every release Secret (or ConfigMap) `owner=helm` and
+                // `name=<release>`.
                 let labels = match name {
                     Some(n) => format!("owner=helm,name={n}"),
                     None => "owner=helm".to_string(),
                 };
                 let objects: Vec<SourcedObject> = cluster
-                    .list(&cluster::SECRETS, namespace, Some(&labels), None)?
+                    .list(driver, namespace, Some(&labels), None)?
                     .into_iter()
                     .map(|object| SourcedObject {
                         origin: String::new(),
@@ -228,7 +249,7 @@ impl Session {
                 .filter(|o| about(o))
                 .cloned()
                 .collect(),
-            Backend::Cluster(cluster) => {
+            Backend::Cluster(cluster, _) => {
                 let fields = format!("involvedObject.kind={kind},involvedObject.name={name}");
                 cluster
                     .list(&cluster::EVENTS, Some(namespace), None, Some(&fields))?
@@ -267,7 +288,7 @@ impl Session {
                         }
                 })
                 .cloned()),
-            Backend::Cluster(cluster) => cluster.get(api_version, kind, namespace, name),
+            Backend::Cluster(cluster, _) => cluster.get(api_version, kind, namespace, name),
         }
     }
 
@@ -276,7 +297,7 @@ impl Session {
     /// the server's defaulting.
     pub fn applied(&self, desired: &Value, namespace: &str) -> Result<Value> {
         match &self.backend {
-            Backend::Cluster(cluster) => Ok(cluster
+            Backend::Cluster(cluster, _) => Ok(cluster
                 .apply_dry_run(desired, namespace)?
                 .unwrap_or_else(|| desired.clone())),
             Backend::Files(_) => {
@@ -298,7 +319,7 @@ impl Session {
     pub fn namespaced(&self, api_version: &str, kind: &str) -> Result<Option<bool>> {
         match &self.backend {
             Backend::Files(_) => Ok(None),
-            Backend::Cluster(cluster) => cluster.namespaced(api_version, kind),
+            Backend::Cluster(cluster, _) => cluster.namespaced(api_version, kind),
         }
     }
 }
@@ -346,5 +367,29 @@ fn merge_into(base: &mut Value, over: &Value) {
             }
         }
         _ => *base = over.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_storage_driver_follows_helm_driver_as_helm_reads_it() {
+        for name in [None, Some(""), Some("secret"), Some("secrets")] {
+            assert_eq!(storage_driver(name).map(|r| r.kind).ok(), Some("Secret"));
+        }
+        for name in ["configmap", "configmaps"] {
+            assert_eq!(
+                storage_driver(Some(name)).map(|r| r.kind).ok(),
+                Some("ConfigMap")
+            );
+        }
+        let err = |name| storage_driver(Some(name)).err().map(|e| e.to_string());
+        assert_eq!(
+            err("etcd"),
+            Some("unknown driver \"etcd\" (HELM_DRIVER)".to_string())
+        );
+        assert!(err("sql").is_some_and(|e| e.contains("cannot be read from the cluster")));
     }
 }

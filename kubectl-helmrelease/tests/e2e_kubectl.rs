@@ -17,6 +17,16 @@ fn repo() -> PathBuf {
 
 /// `kubectl ARGS` with the plugin's folder first on PATH and KUBECONFIG set, as a user runs it.
 fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    kubectl_env(kubeconfig, args, stdin, &[])
+}
+
+/// [`kubectl`] with extra environment variables.
+fn kubectl_env(
+    kubeconfig: &Path,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
     let plugin_dir = Path::new(PLUGIN).parent().unwrap();
     let path = std::env::join_paths(std::iter::once(plugin_dir.to_path_buf()).chain(
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
@@ -28,6 +38,7 @@ fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> (i32, Strin
         .env("PATH", path)
         .env("KUBECONFIG", kubeconfig)
         .env("TZ", "UTC")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -98,6 +109,84 @@ fn scenario(kc: &Path) {
         lines[4].contains("deployed") && lines[4].contains("Rollback to 2"),
         "{history}"
     );
+
+    // The same release kept by Helm's configmap driver (HELM_DRIVER=configmap) in another
+    // namespace: the payload is the Secret's, not base64-encoded once more.
+    let secret: serde_json::Value = serde_json::from_str(&ok(
+        kc,
+        &[
+            "get",
+            "secret",
+            "sh.helm.release.v1.podinfo.v1",
+            "-n",
+            "apps",
+            "-o",
+            "json",
+        ],
+        None,
+    ))
+    .unwrap();
+    let payload = {
+        use base64::Engine as _;
+        let wire = secret["data"]["release"].as_str().unwrap();
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(wire)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let mut labels = secret["metadata"]["labels"].clone();
+    labels["status"] = "deployed".into();
+    let configmap = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "sh.helm.release.v1.podinfo.v1", "namespace": "ops", "labels": labels},
+        "data": {"release": payload},
+    });
+    ok(kc, &["apply", "-f", "-"], Some(&configmap.to_string()));
+    let driver = [("HELM_DRIVER", "configmap")];
+    let (code, out, err) = kubectl_env(
+        kc,
+        &[
+            "helmrelease",
+            "history",
+            "podinfo",
+            "-n",
+            "ops",
+            "--release",
+        ],
+        None,
+        &driver,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        out.lines().nth(1).is_some_and(|l| l.starts_with("1 ")),
+        "{out}"
+    );
+    // With Secrets (the default), ops has no release at all.
+    let (code, out, err) = kubectl(
+        kc,
+        &[
+            "helmrelease",
+            "history",
+            "podinfo",
+            "-n",
+            "ops",
+            "--release",
+        ],
+        None,
+    );
+    assert_ne!(code, 0, "{out}{err}");
+    let (code, _, err) = kubectl_env(
+        kc,
+        &["helmrelease", "list", "-n", "ops"],
+        None,
+        &[("HELM_DRIVER", "etcd")],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("unknown driver \"etcd\""), "{err}");
 
     // diff between two revisions: exit 1, the replicas and image change, values too.
     let (code, out, err) = kubectl(
