@@ -344,6 +344,12 @@ pub struct TemplateArgs {
     /// Skip `values.schema.json` validation.
     #[arg(long)]
     pub skip_schema_validation: bool,
+    /// Write the manifests to files under this folder instead of printing them.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// With --output-dir: put the files under DIR/<release name>.
+    #[arg(long)]
+    pub release_name: bool,
     /// Release name from a Go template with Sprig's functions (`{{ randAlpha 5 | lower }}`);
     /// only without a NAME argument.
     #[arg(long, value_name = "TEMPLATE")]

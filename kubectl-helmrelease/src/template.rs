@@ -72,12 +72,16 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
         }
         None => helmrelease_helm::chart::load(&chart_ref),
     };
+    let mut written = String::new();
     let result = chart
         .and_then(|chart| render::render(chart, &options))
-        .and_then(|rendered| render::template_text(&rendered, &options));
+        .and_then(|rendered| match &args.output_dir {
+            None => render::template_text(&rendered, &options),
+            Some(dir) => write_files(&rendered, &options, dir, args.release_name, &mut written),
+        });
     Ok(match result {
         Ok(stdout) => Outcome {
-            stdout,
+            stdout: written + &stdout,
             stderr: String::new(),
             code: 0,
         },
@@ -88,11 +92,49 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
             code: 1,
         },
         Err(e) => Outcome {
-            stdout: String::new(),
+            stdout: written,
             stderr: format!("Error: {e}\n"),
             code: 1,
         },
     })
+}
+
+/// `--output-dir`: each document appended to its template's file, `wrote <path>` said for
+/// each write as Helm says it; what is left to print is Helm's empty manifest line.
+fn write_files(
+    rendered: &render::Rendered,
+    options: &render::TemplateOptions,
+    dir: &std::path::Path,
+    use_release_name: bool,
+    said: &mut String,
+) -> helmrelease_helm::Result<String> {
+    use std::io::Write as _;
+    let dir = dir.to_string_lossy();
+    for write in render::output_dir_writes(rendered, options, &dir, use_release_name) {
+        let io = |source| helmrelease_helm::Error::Io {
+            path: write.path.clone(),
+            source,
+        };
+        let file = std::path::Path::new(&write.path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        let mut out = if write.append {
+            std::fs::OpenOptions::new().append(true).open(file)
+        } else {
+            std::fs::File::create(file)
+        }
+        .map_err(io)?;
+        out.write_all(write.text.as_bytes()).map_err(io)?;
+        said.push_str(&format!("wrote {}\n", write.path));
+    }
+    // The manifests went to files, so --show-only finds none of them (as in Helm).
+    if let Some(wanted) = options.show_only.first() {
+        return Err(helmrelease_helm::Error::Options(format!(
+            "could not find template {wanted} in chart"
+        )));
+    }
+    Ok("\n".to_string())
 }
 
 /// Downloads a chart from an HTTP repository into the user's cache (digest-checked).

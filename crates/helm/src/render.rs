@@ -65,6 +65,8 @@ pub struct Rendered {
     /// CRDs from `crds/` folders (when included), then resources in install order, as
     /// `---\n# Source: <path>\n<doc>\n` blocks: Helm's release manifest.
     pub manifest: String,
+    /// The CRDs in `manifest` (path with the chart's, file text).
+    pub crds: Vec<(String, String)>,
     /// Resources.
     pub manifests: Vec<Manifest>,
     /// Hooks, in install order.
@@ -185,12 +187,12 @@ pub fn render_with_values(
     });
     let (hooks, manifests) = manifest::sort_parsed(&files, heads)?;
     let mut out = String::new();
+    let mut crds = Vec::new();
     if options.include_crds && !options.skip_crds {
         for crd in chart.crd_objects() {
-            out.push_str(&manifest::source_block(
-                &crd.filename,
-                &String::from_utf8_lossy(&crd.data),
-            ));
+            let text = String::from_utf8_lossy(&crd.data).into_owned();
+            out.push_str(&manifest::source_block(&crd.filename, &text));
+            crds.push((crd.filename, text));
         }
     }
     for m in &manifests {
@@ -198,6 +200,7 @@ pub fn render_with_values(
     }
     Ok(Rendered {
         manifest: out,
+        crds,
         manifests,
         hooks,
         notes,
@@ -247,6 +250,91 @@ pub fn template_text(rendered: &Rendered, options: &TemplateOptions) -> Result<S
         }
     }
     Ok(out)
+}
+
+/// One write of `helm template --output-dir`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileWrite {
+    /// File path.
+    pub path: String,
+    /// A `---\n# Source: <template>\n<document>\n` block.
+    pub text: String,
+    /// Append to the file (written before) rather than create or truncate it.
+    pub append: bool,
+}
+
+/// What `helm template --output-dir DIR` writes, in order. CRDs go under `dir`, manifests and
+/// hooks under `dir/<release>` with `use_release_name`. As in Helm, a file written again is
+/// appended to, but hooks keep their own record: a hook in a file that also has resources
+/// truncates it (Helm writes them in two places with two records).
+pub fn output_dir_writes(
+    rendered: &Rendered,
+    options: &TemplateOptions,
+    dir: &str,
+    use_release_name: bool,
+) -> Vec<FileWrite> {
+    let mut writes = Vec::new();
+    let mut push = |seen: &mut std::collections::HashSet<String>, path: String, text| {
+        let append = !seen.insert(path.clone());
+        writes.push(FileWrite { path, text, append });
+    };
+    let mut seen = std::collections::HashSet::new();
+    // Helm joins with a plain separator here, and with filepath.Join (which cleans) below.
+    for (name, text) in &rendered.crds {
+        push(
+            &mut seen,
+            format!("{dir}/{name}"),
+            manifest::source_block(name, text),
+        );
+    }
+    let base = if use_release_name {
+        clean_path(&format!("{dir}/{}", options.release_name))
+    } else {
+        dir.to_string()
+    };
+    for m in &rendered.manifests {
+        push(
+            &mut seen,
+            format!("{base}/{}", m.name),
+            manifest::source_block(&m.name, &m.content),
+        );
+    }
+    if !options.no_hooks {
+        let mut seen = std::collections::HashSet::new();
+        for h in &rendered.hooks {
+            if options.skip_tests && h.is_test() {
+                continue;
+            }
+            push(
+                &mut seen,
+                format!("{base}/{}", h.path),
+                manifest::source_block(&h.path, &h.manifest),
+            );
+        }
+    }
+    writes
+}
+
+/// Go's `path.Clean` for the joins above: no empty or `.` segments, `..` folded.
+fn clean_path(p: &str) -> String {
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|l| *l != "..") => {
+                parts.pop();
+            }
+            ".." if rooted => {}
+            seg => parts.push(seg),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    }
 }
 
 struct TopLevel {
@@ -312,6 +400,71 @@ mod tests {
         File {
             name: name.into(),
             data: data.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn output_dir_appends_per_record_as_helm_does() {
+        let manifest = |name: &str, kind: &str| Manifest {
+            name: name.into(),
+            content: format!("kind: {kind}"),
+            kind: kind.into(),
+        };
+        let rendered = Rendered {
+            manifest: String::new(),
+            crds: vec![("c/crds/a.yaml".into(), "kind: CRD\n".into())],
+            manifests: vec![
+                manifest("c/templates/a.yaml", "A"),
+                manifest("c/templates/a.yaml", "B"),
+            ],
+            hooks: vec![Hook {
+                name: "h".into(),
+                kind: "Job".into(),
+                path: "c/templates/a.yaml".into(),
+                manifest: "kind: Job".into(),
+                events: vec!["pre-install".into()],
+                weight: 0,
+                delete_policies: Vec::new(),
+            }],
+            notes: String::new(),
+            values: Value::Nil,
+            chart_label: String::new(),
+            files: BTreeMap::new(),
+        };
+        let options = TemplateOptions {
+            release_name: "r".into(),
+            ..TemplateOptions::default()
+        };
+        let writes = output_dir_writes(&rendered, &options, "./out/", true);
+        let got: Vec<(&str, bool)> = writes.iter().map(|w| (w.path.as_str(), w.append)).collect();
+        assert_eq!(
+            got,
+            [
+                ("./out//c/crds/a.yaml", false),
+                ("out/r/c/templates/a.yaml", false),
+                ("out/r/c/templates/a.yaml", true),
+                // The hook's own record: Helm truncates the file the resources went to.
+                ("out/r/c/templates/a.yaml", false),
+            ]
+        );
+        assert_eq!(
+            writes[1].text,
+            "---\n# Source: c/templates/a.yaml\nkind: A\n"
+        );
+    }
+
+    #[test]
+    fn paths_are_cleaned_as_go_cleans_them() {
+        for (p, want) in [
+            ("out/rel", "out/rel"),
+            ("./out/rel", "out/rel"),
+            ("out//x/../rel", "out/rel"),
+            ("/tmp/./out/", "/tmp/out"),
+            ("../out/rel", "../out/rel"),
+            ("/../x", "/x"),
+            ("./", "."),
+        ] {
+            assert_eq!(clean_path(p), want, "{p}");
         }
     }
 
