@@ -11,7 +11,10 @@
 //!   unique `name`) match items by key, so order and extra live items do not matter.
 //!   `finalizers` compare as a set. Other lists compare by position; a length difference is
 //!   drift of the whole list.
-//! - Numbers compare by value (`1` equals `1.0`); everything else strictly (`1` is not `"1"`).
+//! - Numbers compare by value (`1` equals `1.0`); everything else strictly (`1` is not `"1"`),
+//!   except resource quantities (under `requests`, `limits`, `hard`, `capacity`, LimitRange
+//!   bounds, `overhead`, `sizeLimit`): the API server stores them in canonical form, so
+//!   `cpu: 0.5` equals `500m` and `memory: 1024Mi` equals `1Gi`.
 //! - A desired `null` is not compared. A desired zero value (`false`, `0`, `""`, `{}`, `[]`)
 //!   equals an absent live field, because Kubernetes omits those when it stores an object.
 //! - Always ignored: `status`; `apiVersion` and `kind` (the object's identity); server-set
@@ -577,7 +580,9 @@ impl Comparison<'_> {
                 self.compare_list(desired, live, path, out);
             }
             (desired, Some(live)) => {
-                if !same_scalar(desired, live) {
+                let same = same_scalar(desired, live)
+                    || (quantity_field(path) && same_quantity(desired, live));
+                if !same {
                     let desired = self.prune(desired, path);
                     let live = self.prune(live, path);
                     self.report(path, Some(desired), Some(live), out);
@@ -741,6 +746,104 @@ fn same_number(a: &Number, b: &Number) -> bool {
         (Some(a), Some(b)) => a == b,
         _ => a.as_f64().is_some_and(|a| Some(a) == b.as_f64()),
     }
+}
+
+/// Whether `path` holds a resource quantity (`resources.limits.cpu`, ResourceQuota
+/// `spec.hard.pods`, PersistentVolume `spec.capacity.storage`, LimitRange bounds, ...).
+fn quantity_field(path: &[String]) -> bool {
+    const PARENTS: &[&str] = &[
+        "requests",
+        "limits",
+        "hard",
+        "capacity",
+        "allocatable",
+        "overhead",
+        "podFixed",
+        "max",
+        "min",
+        "default",
+        "defaultRequest",
+        "maxLimitRequestRatio",
+    ];
+    match path {
+        [.., parent, _] if PARENTS.contains(&parent.as_str()) => true,
+        [.., last] => last == "sizeLimit",
+        [] => false,
+    }
+}
+
+/// Two quantities with the same value, as the API server would store them. `None` from the
+/// parser (not a quantity, or finer than Kubernetes keeps) means they are compared strictly.
+fn same_quantity(a: &Value, b: &Value) -> bool {
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    match (
+        text(a).and_then(|t| quantity_nanos(&t)),
+        text(b).and_then(|t| quantity_nanos(&t)),
+    ) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// A Kubernetes quantity (`500m`, `1.5Gi`, `2e3`, `0.25`) in billionths, exactly; `None` when
+/// it is not one, does not fit, or is finer than a billionth.
+fn quantity_nanos(text: &str) -> Option<i128> {
+    let (negative, rest) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let number_end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    let (number, suffix) = rest.split_at(number_end);
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && fraction.is_empty() || fraction.contains('.') {
+        return None;
+    }
+    let (pow10, pow2): (i32, u32) = match suffix {
+        "" => (0, 0),
+        "n" => (-9, 0),
+        "u" => (-6, 0),
+        "m" => (-3, 0),
+        "k" => (3, 0),
+        "M" => (6, 0),
+        "G" => (9, 0),
+        "T" => (12, 0),
+        "P" => (15, 0),
+        "E" => (18, 0),
+        "Ki" => (0, 10),
+        "Mi" => (0, 20),
+        "Gi" => (0, 30),
+        "Ti" => (0, 40),
+        "Pi" => (0, 50),
+        "Ei" => (0, 60),
+        e => (e.strip_prefix(['e', 'E'])?.parse::<i32>().ok()?, 0),
+    };
+    let mut mantissa: i128 = 0;
+    for d in whole.bytes().chain(fraction.bytes()) {
+        mantissa = mantissa
+            .checked_mul(10)?
+            .checked_add(i128::from(d - b'0'))?;
+    }
+    let scale = pow10
+        .checked_add(9)?
+        .checked_sub(i32::try_from(fraction.len()).ok()?)?;
+    let mut value = mantissa.checked_mul(2i128.checked_pow(pow2)?)?;
+    if scale >= 0 {
+        value = value.checked_mul(10i128.checked_pow(scale.unsigned_abs())?)?;
+    } else {
+        let divisor = 10i128.checked_pow(scale.unsigned_abs())?;
+        if value % divisor != 0 {
+            return None;
+        }
+        value /= divisor;
+    }
+    Some(if negative { -value } else { value })
 }
 
 /// The key list items of `field` are matched by, if they have one: all items are maps with a
@@ -1729,6 +1832,74 @@ mod tests {
         assert_eq!(report.in_sync, 1);
         // The nameless ConfigMap cannot be looked up.
         assert_eq!(report.skipped.len(), 1);
+    }
+
+    #[test]
+    fn quantities_compare_by_value_where_kubernetes_canonicalises_them() {
+        for (a, b) in [
+            (json!("500m"), json!(0.5)),
+            (json!("1"), json!("1000m")),
+            (json!(2), json!("2")),
+            (json!("1Gi"), json!("1024Mi")),
+            (json!("1.5Gi"), json!("1536Mi")),
+            (json!("100Mi"), json!(104857600)),
+            (json!("1e3"), json!("1k")),
+            (json!("0.1"), json!("100m")),
+            (json!("-1"), json!("-1000m")),
+            (json!("1E-9"), json!("1n")),
+        ] {
+            assert!(same_quantity(&a, &b), "{a} == {b}");
+        }
+        for (a, b) in [
+            (json!("1G"), json!("1Gi")),
+            (json!("1"), json!("1.1")),
+            (json!("abc"), json!("abc")),
+            (json!("0.1n"), json!("0.1n")),
+            (json!("1Zi"), json!("1Zi")),
+            (json!(""), json!("")),
+            (json!("."), json!(".")),
+        ] {
+            assert!(!same_quantity(&a, &b), "{a} != {b}");
+        }
+        let path = |p: &[&str]| p.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(quantity_field(&path(&[
+            "spec",
+            "template",
+            "spec",
+            "containers",
+            "0",
+            "resources",
+            "limits",
+            "cpu"
+        ])));
+        assert!(quantity_field(&path(&["spec", "hard", "pods"])));
+        assert!(quantity_field(&path(&[
+            "spec",
+            "volumes",
+            "0",
+            "emptyDir",
+            "sizeLimit"
+        ])));
+        assert!(!quantity_field(&path(&["spec", "replicas"])));
+        assert!(!quantity_field(&path(&["data", "limits"])));
+    }
+
+    #[test]
+    fn live_resources_in_canonical_form_are_not_drift() {
+        let desired = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"template": {"spec": {"containers": [{"name": "app",
+                "resources": {"requests": {"cpu": 0.5, "memory": "1024Mi"},
+                              "limits": {"cpu": 2, "memory": "2Gi"}}}]}}}});
+        let mut live = desired.clone();
+        live["spec"]["template"]["spec"]["containers"][0]["resources"] = json!({
+            "requests": {"cpu": "500m", "memory": "1Gi"},
+            "limits": {"cpu": "2", "memory": "3Gi"}});
+        let report = check(desired, live);
+        assert_eq!(
+            paths(&report),
+            ["/spec/template/spec/containers/0/resources/limits/memory"]
+        );
     }
 
     #[test]
