@@ -288,7 +288,7 @@ pub fn output_dir_writes(
         );
     }
     let base = if use_release_name {
-        clean_path(&format!("{dir}/{}", options.release_name))
+        helmrelease_sprig::path_clean(&format!("{dir}/{}", options.release_name))
     } else {
         dir.to_string()
     };
@@ -313,28 +313,6 @@ pub fn output_dir_writes(
         }
     }
     writes
-}
-
-/// Go's `path.Clean` for the joins above: no empty or `.` segments, `..` folded.
-fn clean_path(p: &str) -> String {
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." if parts.last().is_some_and(|l| *l != "..") => {
-                parts.pop();
-            }
-            ".." if rooted => {}
-            seg => parts.push(seg),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_string(),
-        (false, false) => joined,
-    }
 }
 
 struct TopLevel {
@@ -451,21 +429,6 @@ mod tests {
             writes[1].text,
             "---\n# Source: c/templates/a.yaml\nkind: A\n"
         );
-    }
-
-    #[test]
-    fn paths_are_cleaned_as_go_cleans_them() {
-        for (p, want) in [
-            ("out/rel", "out/rel"),
-            ("./out/rel", "out/rel"),
-            ("out//x/../rel", "out/rel"),
-            ("/tmp/./out/", "/tmp/out"),
-            ("../out/rel", "../out/rel"),
-            ("/../x", "/x"),
-            ("./", "."),
-        ] {
-            assert_eq!(clean_path(p), want, "{p}");
-        }
     }
 
     #[test]

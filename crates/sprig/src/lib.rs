@@ -6,6 +6,8 @@
 mod data;
 mod text;
 
+pub use text::clean as path_clean;
+
 use helmrelease_gotmpl::Funcs;
 
 /// Every Sprig function Helm exposes, by name.

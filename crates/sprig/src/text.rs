@@ -54,6 +54,7 @@ pub(crate) mod conv;
 mod dicts;
 mod lists;
 mod paths;
+pub use paths::clean;
 mod regexp;
 mod semver;
 mod strings;

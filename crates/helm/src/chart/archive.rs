@@ -1,6 +1,7 @@
 //! Chart archives (`.tgz`): Helm's `LoadArchiveFiles`, with its path checks and size limits.
 
 use super::{BufferedFile, Limits};
+use helmrelease_sprig::path_clean as clean;
 use std::io::Read;
 
 const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
@@ -163,34 +164,6 @@ fn read_tar<R: Read>(r: &mut R, limits: &Limits) -> Result<Vec<BufferedFile>, St
         return Err("no files in chart archive".to_string());
     }
     Ok(files)
-}
-
-/// Go's `path.Clean`.
-pub(crate) fn clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".to_string();
-    }
-    let rooted = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "..") {
-                    out.pop();
-                } else if !rooted {
-                    out.push("..");
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    let joined = out.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_string(),
-        (false, false) => joined,
-    }
 }
 
 #[cfg(test)]

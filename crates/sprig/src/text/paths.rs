@@ -78,8 +78,8 @@ fn ext(p: &str) -> String {
     String::new()
 }
 
-/// `path.Clean`: the shortest equivalent path, by purely lexical processing.
-fn clean(p: &str) -> String {
+/// Go's `path.Clean`: the shortest equivalent path, by purely lexical processing.
+pub fn clean(p: &str) -> String {
     if p.is_empty() {
         return ".".to_string();
     }
