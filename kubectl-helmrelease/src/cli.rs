@@ -347,7 +347,7 @@ pub struct TemplateArgs {
     /// Write the manifests to files under this folder instead of printing them.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
-    /// With --output-dir: put the files under DIR/<release name>.
+    /// With --output-dir: put the files under `DIR/RELEASE`.
     #[arg(long)]
     pub release_name: bool,
     /// Release name from a Go template with Sprig's functions (`{{ randAlpha 5 | lower }}`);
