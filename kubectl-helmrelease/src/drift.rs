@@ -67,6 +67,7 @@ pub fn release_drift(
         release_namespace: &stored.release.namespace,
         ignore: &ignore,
         show_secrets,
+        release_name: Some(&stored.release.name),
         scope: Some(&scope),
     };
     let mut live: HashMap<ObjectKey, Value> = HashMap::new();

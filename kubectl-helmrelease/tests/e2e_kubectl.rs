@@ -211,13 +211,46 @@ fn scenario(kc: &Path) {
         "{out}"
     );
 
-    // Deploy the manifest of the deployed revision, as Helm would have: no drift.
+    // Deploy the manifest of the deployed revision, then label and annotate it as Helm does.
     let manifest = ok(
         kc,
         &["helmrelease", "get", "manifest", "podinfo", "-n", "apps"],
         None,
     );
     ok(kc, &["apply", "-f", "-"], Some(&manifest));
+    // Without the ownership metadata Helm adds, the next upgrade would fail: drift.
+    let (code, out, err) = kubectl(kc, &["helmrelease", "drift", "podinfo", "-n", "apps"], None);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains(
+            "/metadata/labels/app.kubernetes.io~1managed-by: desired \"Helm\", live <unset>"
+        ),
+        "{out}"
+    );
+    let owned = ["deployment/podinfo", "service/podinfo", "-n", "apps"];
+    ok(
+        kc,
+        &[
+            &["label"][..],
+            &owned,
+            &["app.kubernetes.io/managed-by=Helm"],
+        ]
+        .concat(),
+        None,
+    );
+    ok(
+        kc,
+        &[
+            &["annotate"][..],
+            &owned,
+            &[
+                "meta.helm.sh/release-name=podinfo",
+                "meta.helm.sh/release-namespace=apps",
+            ],
+        ]
+        .concat(),
+        None,
+    );
     let (code, out, err) = kubectl(kc, &["helmrelease", "drift", "podinfo", "-n", "apps"], None);
     assert_eq!(code, 0, "{out}{err}");
     assert!(

@@ -20,8 +20,10 @@
 //! - Always ignored: `status`; `apiVersion` and `kind` (the object's identity); server-set
 //!   metadata (`uid`, `resourceVersion`, `generation`, `creationTimestamp`, `managedFields`,
 //!   `selfLink`, `deletionTimestamp`, `deletionGracePeriodSeconds`); `metadata.namespace` of
-//!   cluster-scoped objects; Helm's ownership label and annotations and
-//!   `kubectl.kubernetes.io/last-applied-configuration`.
+//!   cluster-scoped objects; `kubectl.kubernetes.io/last-applied-configuration`; Helm's
+//!   ownership label and annotations as fields of the manifest (the stored manifest lacks
+//!   them). With [`DriftOptions::release_name`] they are checked on the live object instead:
+//!   missing or naming another release is drift, as in helm-controller.
 //! - Objects labelled or annotated `helm.toolkit.fluxcd.io/driftDetection: disabled` (desired or
 //!   live) are skipped.
 //! - A Secret's desired `stringData` is compared as the base64 `data` Kubernetes stores, and
@@ -174,6 +176,12 @@ pub struct DriftOptions<'a> {
     pub ignore: &'a [IgnoreRule],
     /// Show Secret values in findings instead of [`MASK`].
     pub show_secrets: bool,
+    /// Name of the release. When given, live objects must also carry Helm's ownership metadata
+    /// for it (label `app.kubernetes.io/managed-by: Helm`, annotations
+    /// `meta.helm.sh/release-name` and `meta.helm.sh/release-namespace`), as helm-controller's
+    /// drift detection requires: without it the next upgrade fails with Helm's "invalid
+    /// ownership metadata". A missing or different value is drift.
+    pub release_name: Option<&'a str>,
     /// Scope of kinds the built-in list lacks (custom resources), given `apiVersion` and `kind`:
     /// `Some(true)` for cluster-scoped, `Some(false)` for namespaced, `None` to fall back to
     /// [`is_cluster_scoped`].
@@ -186,6 +194,7 @@ impl fmt::Debug for DriftOptions<'_> {
             .field("release_namespace", &self.release_namespace)
             .field("ignore", &self.ignore)
             .field("show_secrets", &self.show_secrets)
+            .field("release_name", &self.release_name)
             .field("scope", &self.scope.map(|_| "<fn>"))
             .finish()
     }
@@ -455,6 +464,35 @@ fn diff_object(
     };
     let mut findings = Vec::new();
     compare.compare(desired, Some(live), &mut Vec::new(), &mut findings, false);
+    if let Some(name) = options.release_name {
+        let owner = [
+            ("labels", "app.kubernetes.io/managed-by", "Helm"),
+            ("annotations", "meta.helm.sh/release-name", name),
+            (
+                "annotations",
+                "meta.helm.sh/release-namespace",
+                options.release_namespace,
+            ),
+        ];
+        for (map, key, want) in owner {
+            let path = vec!["metadata".to_string(), map.to_string(), key.to_string()];
+            if compare.ignored.contains(&path.as_slice()) {
+                continue;
+            }
+            let found = live
+                .get("metadata")
+                .and_then(|m| m.get(map))
+                .and_then(|m| m.get(key));
+            if found.and_then(Value::as_str) != Some(want) {
+                compare.report(
+                    &path,
+                    Some(Value::String(want.to_string())),
+                    found.cloned(),
+                    &mut findings,
+                );
+            }
+        }
+    }
     findings.sort_by(|(a, _), (b, _)| compare_paths(a, b));
     findings.into_iter().map(|(_, finding)| finding).collect()
 }
@@ -1900,6 +1938,52 @@ mod tests {
             paths(&report),
             ["/spec/template/spec/containers/0/resources/limits/memory"]
         );
+    }
+
+    #[test]
+    fn missing_helm_ownership_metadata_is_drift_when_the_release_is_known() {
+        let options = DriftOptions {
+            release_name: Some("web"),
+            ..DriftOptions::new("apps")
+        };
+        let run_with = |live: Value| run(&[deployment()], &[live], &options).unwrap_or_default();
+        // live_of adds what Helm adds on install.
+        assert!(run_with(live_of(&deployment())).is_empty());
+        let mut live = live_of(&deployment());
+        live["metadata"]["labels"]
+            .as_object_mut()
+            .unwrap()
+            .remove("app.kubernetes.io/managed-by");
+        live["metadata"]["annotations"]["meta.helm.sh/release-name"] = json!("other");
+        let report = run_with(live.clone());
+        assert_eq!(
+            paths(&report),
+            [
+                "/metadata/annotations/meta.helm.sh~1release-name",
+                "/metadata/labels/app.kubernetes.io~1managed-by"
+            ]
+        );
+        assert_eq!(report.objects[0].fields[0].live, Some(json!("other")));
+        assert_eq!(report.objects[0].fields[1].live, None);
+        // Without the release name (as before), and with an ignore rule, it is not compared.
+        assert!(
+            run(&[deployment()], &[live.clone()], &DriftOptions::new("apps"))
+                .unwrap()
+                .is_empty()
+        );
+        let ignore = [IgnoreRule {
+            paths: vec![
+                "/metadata/labels/app.kubernetes.io~1managed-by".into(),
+                "/metadata/annotations/meta.helm.sh~1release-name".into(),
+            ],
+            target: None,
+        }];
+        let options = DriftOptions {
+            release_name: Some("web"),
+            ignore: &ignore,
+            ..DriftOptions::new("apps")
+        };
+        assert!(run(&[deployment()], &[live], &options).unwrap().is_empty());
     }
 
     #[test]
