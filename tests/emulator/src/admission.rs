@@ -125,7 +125,14 @@ pub async fn admit(
                             reason: "InternalError",
                             message: format!("Internal error occurred: webhook \"{name}\" returned an invalid patch"),
                         })?;
-                    crate::api::json_patch(obj, &ops).map_err(|e| Denied {
+                    let ops = match ops {
+                        Value::Array(ops) => Ok(ops),
+                        _ => Err("a JSON patch is an array".to_string()),
+                    };
+                    ops.and_then(|ops| {
+                        helmrelease_patch::json_patch(obj, &ops).map_err(|e| e.to_string())
+                    })
+                    .map_err(|e| Denied {
                         code: 500,
                         reason: "InternalError",
                         message: format!(

@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -855,89 +855,6 @@ fn update(state: &Shared, target: &Target, body: &[u8]) -> Response {
     }
 }
 
-/// RFC 7386 JSON merge patch.
-fn merge_patch(target: &mut Value, patch: &Value) {
-    match patch {
-        Value::Object(p) => {
-            if !target.is_object() {
-                *target = Value::Object(Map::new());
-            }
-            if let Some(t) = target.as_object_mut() {
-                for (k, v) in p {
-                    if v.is_null() {
-                        t.remove(k);
-                    } else {
-                        merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-                    }
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
-}
-
-/// RFC 6902 JSON patch (add, remove, replace, test).
-pub fn json_patch(target: &mut Value, ops: &Value) -> Result<(), String> {
-    for op in ops.as_array().ok_or("a JSON patch is an array")? {
-        let path = op
-            .get("path")
-            .and_then(Value::as_str)
-            .ok_or("operation without path")?;
-        let (parent, last) = path.rsplit_once('/').ok_or("path must start with /")?;
-        let last = last.replace("~1", "/").replace("~0", "~");
-        let kind = op.get("op").and_then(Value::as_str).unwrap_or_default();
-        if kind == "test" {
-            if target.pointer(path) != op.get("value") {
-                return Err(format!("test failed at {path}"));
-            }
-            continue;
-        }
-        let parent_value = target
-            .pointer_mut(parent)
-            .ok_or(format!("no parent for {path}"))?;
-        match (kind, parent_value) {
-            ("add" | "replace", Value::Object(map)) => {
-                if kind == "replace" && !map.contains_key(&last) {
-                    return Err(format!("replace of missing {path}"));
-                }
-                map.insert(last, op.get("value").cloned().unwrap_or(Value::Null));
-            }
-            ("add", Value::Array(items)) => {
-                let value = op.get("value").cloned().unwrap_or(Value::Null);
-                if last == "-" {
-                    items.push(value);
-                } else {
-                    let i: usize = last.parse().map_err(|_| format!("bad index in {path}"))?;
-                    if i > items.len() {
-                        return Err(format!("index out of range in {path}"));
-                    }
-                    items.insert(i, value);
-                }
-            }
-            ("replace", Value::Array(items)) => {
-                let i: usize = last.parse().map_err(|_| format!("bad index in {path}"))?;
-                *items
-                    .get_mut(i)
-                    .ok_or(format!("index out of range in {path}"))? =
-                    op.get("value").cloned().unwrap_or(Value::Null);
-            }
-            ("remove", Value::Object(map)) => {
-                map.remove(&last)
-                    .ok_or(format!("remove of missing {path}"))?;
-            }
-            ("remove", Value::Array(items)) => {
-                let i: usize = last.parse().map_err(|_| format!("bad index in {path}"))?;
-                if i >= items.len() {
-                    return Err(format!("index out of range in {path}"));
-                }
-                items.remove(i);
-            }
-            (other, _) => return Err(format!("unsupported operation {other:?} at {path}")),
-        }
-    }
-    Ok(())
-}
-
 fn patch(state: &Shared, target: &Target, headers: &HeaderMap, body: &[u8]) -> Response {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -947,6 +864,14 @@ fn patch(state: &Shared, target: &Target, headers: &HeaderMap, body: &[u8]) -> R
         Ok(v) => v,
         Err(m) => return status(400, "BadRequest", m),
     };
+    // As the API server: custom resources have no merge keys, so no strategic merge.
+    if content_type.starts_with(STRATEGIC) && target.resource.schema.is_some() {
+        return status(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml".to_string(),
+        );
+    }
     let name = target.name.clone().unwrap_or_default();
     let current = lock(state).store.get(&key(target, &name)).cloned();
     if content_type.starts_with("application/apply-patch") && target.subresource.is_none() {
@@ -1016,6 +941,9 @@ fn server_side_apply(
     }
 }
 
+/// Content type of a strategic merge patch.
+const STRATEGIC: &str = "application/strategic-merge-patch+json";
+
 /// Applies a patch of the given content type to `object`.
 fn apply_patch(
     object: &mut Value,
@@ -1024,16 +952,20 @@ fn apply_patch(
     target: &Target,
 ) -> Result<(), String> {
     if content_type.starts_with("application/json-patch+json") {
-        return json_patch(object, patch);
+        let ops = patch.as_array().ok_or("a JSON patch is an array")?;
+        return helmrelease_patch::json_patch(object, ops).map_err(|e| e.to_string());
     }
-    // Merge patch; strategic merge and apply are simplified to it (tests/EMULATOR.md).
     let mut patch = patch.clone();
     if target.subresource.as_deref() == Some("status")
         && let Some(map) = patch.as_object_mut()
     {
         map.retain(|k, _| k == "status");
     }
-    merge_patch(object, &patch);
+    if content_type.starts_with(STRATEGIC) {
+        helmrelease_patch::strategic_merge(object, &patch);
+    } else {
+        helmrelease_patch::merge_patch(object, &patch);
+    }
     Ok(())
 }
 

@@ -111,5 +111,80 @@ async fn kubectl_applies_crds_and_helmreleases() {
     assert!(ok, "{err}");
     let (ok, out, err) = k(&["get", "hr", "-n", "apps"], None).await;
     assert!(ok && !out.contains("podinfo"), "{out}{err}");
+
+    // Client-side apply of a changed Deployment sends a strategic merge patch with
+    // `$setElementOrder` and `$patch` directives: merged by container name, none stored.
+    let deployment = |containers: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: apps\nspec:\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n{containers}"
+        )
+    };
+    let two = "      - name: app\n        image: web:1\n        env:\n        - {name: A, value: '1'}\n      - name: side\n        image: side:1\n";
+    let one =
+        "      - name: app\n        image: web:2\n        env:\n        - {name: B, value: '2'}\n";
+    for containers in [two, one] {
+        let (ok, out, err) = k(&["apply", "-f", "-"], Some(&deployment(containers))).await;
+        assert!(ok, "{out}{err}");
+    }
+    let (ok, out, err) = k(&["get", "deploy", "web", "-n", "apps", "-o", "json"], None).await;
+    assert!(ok, "{err}");
+    let stored: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        stored["spec"]["template"]["spec"]["containers"],
+        serde_json::json!([{"name": "app", "image": "web:2", "env": [{"name": "B", "value": "2"}]}]),
+        "{out}"
+    );
+    assert!(
+        !out.contains("$setElementOrder") && !out.contains("$patch"),
+        "{out}"
+    );
+    // kubectl patch's default (strategic) on a Deployment merges by key ...
+    let (ok, out, err) = k(
+        &[
+            "patch",
+            "deploy",
+            "web",
+            "-n",
+            "apps",
+            "-p",
+            r#"{"spec":{"template":{"spec":{"containers":[{"name":"extra","image":"x:1"}]}}}}"#,
+        ],
+        None,
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    let (_, out, _) = k(
+        &[
+            "get",
+            "deploy",
+            "web",
+            "-n",
+            "apps",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[*].name}",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(out, "app extra");
+    // ... and is refused for custom resources, as by the API server.
+    let (ok, _, err) = k(&["apply", "-f", "-"], Some(hr)).await;
+    assert!(ok, "{err}");
+    let (ok, _, err) = k(
+        &[
+            "patch",
+            "hr",
+            "podinfo",
+            "-n",
+            "apps",
+            "--type",
+            "strategic",
+            "-p",
+            r#"{"spec":{"suspend":true}}"#,
+        ],
+        None,
+    )
+    .await;
+    assert!(!ok && err.contains("unknown format"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
