@@ -338,9 +338,13 @@ pub struct TemplateArgs {
     /// Chart repository URL to fetch CHART from.
     #[arg(long)]
     pub repo: Option<String>,
-    /// Chart version constraint (with --repo; default: the latest stable).
+    /// Chart version constraint (with --repo or an `oci://` CHART; default: the latest
+    /// stable).
     #[arg(long)]
     pub version: Option<String>,
+    /// Use plain HTTP for an `oci://` registry (Helm's `--plain-http`).
+    #[arg(long)]
+    pub plain_http: bool,
     /// Skip `values.schema.json` validation.
     #[arg(long)]
     pub skip_schema_validation: bool,

@@ -2,14 +2,12 @@
 //! `patches` (JSON 6902 and strategic merge) and `images`, in the order the HelmRelease lists
 //! them. Pure: objects in, objects out.
 //!
-//! Strategic merge follows Kubernetes' rules for what charts patch: maps merge recursively,
-//! `null` deletes a key, lists of containers, init containers, env, volumes, volume mounts
-//! (by `mountPath`), ports (by `containerPort`) and image pull secrets merge by their key and
-//! honour `$patch: delete`; other lists are replaced. Patches of other list merge keys are
-//! replaced wholesale, as JSON merge would.
+//! Patches are applied by `helmrelease-patch`: JSON 6902 as RFC 6902 says, strategic merge
+//! with Kubernetes' merge keys and directives for built-in kinds.
 
 use helmrelease_crds::helmrelease::Selector;
 use helmrelease_diff::drift::CompiledSelector;
+use helmrelease_patch::{json_patch, strategic_merge};
 use serde_json::Value;
 
 /// Applies `spec.postRenderers` to `objects` (rendered resources of the release namespace).
@@ -65,7 +63,7 @@ fn apply_patch(entry: &Value, objects: &mut [Value], namespace: &str) -> Result<
             };
             for object in objects.iter_mut() {
                 if target.matches(object, namespace) {
-                    json6902(object, ops)?;
+                    json_patch(object, ops).map_err(|e| e.to_string())?;
                 }
             }
         }
@@ -86,169 +84,13 @@ fn apply_patch(entry: &Value, objects: &mut [Value], namespace: &str) -> Result<
                     }
                 };
                 if hit {
-                    strategic_merge(object, &patch, "");
+                    strategic_merge(object, &patch);
                 }
             }
         }
         _ => return Err("a post-renderer patch is neither a JSON 6902 list nor an object".into()),
     }
     Ok(())
-}
-
-/// RFC 6902 operations (add, remove, replace, move, copy, test).
-pub fn json6902(object: &mut Value, ops: &[Value]) -> Result<(), String> {
-    for op in ops {
-        let kind = op.get("op").and_then(Value::as_str).unwrap_or_default();
-        let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
-        match kind {
-            "add" => add(
-                object,
-                path,
-                op.get("value").cloned().unwrap_or(Value::Null),
-            )?,
-            "remove" => {
-                remove(object, path)?;
-            }
-            "replace" => {
-                remove(object, path)?;
-                add(
-                    object,
-                    path,
-                    op.get("value").cloned().unwrap_or(Value::Null),
-                )?;
-            }
-            "move" | "copy" => {
-                let from = op.get("from").and_then(Value::as_str).unwrap_or_default();
-                let value = object
-                    .pointer(from)
-                    .cloned()
-                    .ok_or_else(|| format!("{kind}: no value at {from}"))?;
-                if kind == "move" {
-                    remove(object, from)?;
-                }
-                add(object, path, value)?;
-            }
-            "test" => {
-                if object.pointer(path) != op.get("value") {
-                    return Err(format!("test failed at {path}"));
-                }
-            }
-            other => return Err(format!("unknown JSON patch operation {other:?}")),
-        }
-    }
-    Ok(())
-}
-
-fn split(path: &str) -> Result<(String, String), String> {
-    let (parent, last) = path
-        .rsplit_once('/')
-        .ok_or_else(|| format!("invalid JSON pointer {path:?}"))?;
-    Ok((
-        parent.to_string(),
-        last.replace("~1", "/").replace("~0", "~"),
-    ))
-}
-
-fn add(object: &mut Value, path: &str, value: Value) -> Result<(), String> {
-    if path.is_empty() {
-        *object = value;
-        return Ok(());
-    }
-    let (parent, last) = split(path)?;
-    match object.pointer_mut(&parent) {
-        Some(Value::Object(map)) => {
-            map.insert(last, value);
-            Ok(())
-        }
-        Some(Value::Array(list)) => {
-            let index = if last == "-" {
-                list.len()
-            } else {
-                last.parse::<usize>()
-                    .ok()
-                    .filter(|i| *i <= list.len())
-                    .ok_or_else(|| format!("add: index {last} out of range at {parent}"))?
-            };
-            list.insert(index, value);
-            Ok(())
-        }
-        _ => Err(format!("add: no object or list at {parent:?}")),
-    }
-}
-
-fn remove(object: &mut Value, path: &str) -> Result<Value, String> {
-    let (parent, last) = split(path)?;
-    match object.pointer_mut(&parent) {
-        Some(Value::Object(map)) => map
-            .remove(&last)
-            .ok_or_else(|| format!("remove: no value at {path}")),
-        Some(Value::Array(list)) => match last.parse::<usize>() {
-            Ok(i) if i < list.len() => Ok(list.remove(i)),
-            _ => Err(format!("remove: index {last} out of range at {parent}")),
-        },
-        _ => Err(format!("remove: no value at {path}")),
-    }
-}
-
-/// The merge key of the lists strategic merge patches merge by key.
-fn merge_key(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "env"
-        | "volumes"
-        | "imagePullSecrets" => "name",
-        "volumeMounts" => "mountPath",
-        "ports" => "containerPort",
-        _ => return None,
-    })
-}
-
-/// A strategic merge patch of `patch` onto `target` (see the module docs for the rules).
-pub fn strategic_merge(target: &mut Value, patch: &Value, field: &str) {
-    match (target, patch) {
-        (Value::Object(t), Value::Object(p)) => {
-            for (k, pv) in p {
-                if k.starts_with('$') {
-                    continue;
-                }
-                match pv {
-                    Value::Null => {
-                        t.remove(k);
-                    }
-                    _ => match t.get_mut(k) {
-                        Some(tv) if tv.is_object() && pv.is_object() => strategic_merge(tv, pv, k),
-                        Some(tv) if tv.is_array() && pv.is_array() => strategic_merge(tv, pv, k),
-                        _ => {
-                            t.insert(k.clone(), pv.clone());
-                        }
-                    },
-                }
-            }
-        }
-        (Value::Array(t), Value::Array(p)) => match merge_key(field) {
-            Some(key) => {
-                for item in p {
-                    let id = item.get(key).cloned();
-                    let delete = item.get("$patch").and_then(Value::as_str) == Some("delete");
-                    let at = t
-                        .iter()
-                        .position(|x| id.is_some() && x.get(key) == id.as_ref());
-                    match (at, delete) {
-                        (Some(i), true) => {
-                            t.remove(i);
-                        }
-                        (Some(i), false) => strategic_merge(&mut t[i], item, ""),
-                        (None, true) => {}
-                        (None, false) => t.push(item.clone()),
-                    }
-                }
-            }
-            None => *t = p.clone(),
-        },
-        (t, p) => *t = p.clone(),
-    }
 }
 
 /// Kustomize's `images` transformer on an object's containers.

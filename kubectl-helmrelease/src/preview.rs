@@ -357,23 +357,21 @@ fn load_chart(
         )));
     };
     let url = str_at(&repo, "/spec/url");
-    if str_at(&repo, "/spec/type") == "oci" || url.starts_with("oci://") {
-        return Err(Error::Usage(format!(
-            "HelmRepository {source_ns}/{name} is an OCI registry ({url}); OCI charts are not supported by preview yet; pass --chart PATH"
-        )));
-    }
+    let oci = str_at(&repo, "/spec/type") == "oci" || url.starts_with("oci://");
     let cache_dir = std::env::var_os("XDG_CACHE_HOME")
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
         .map(|base| base.join("helmrelease"));
     let options = helmrelease_sources::repo::Options {
         cache_dir,
-        auth: repository_auth(session, &repo, &source_ns)?,
+        auth: repository_auth(session, &repo, &source_ns, oci.then_some(url.as_str()))?,
         ca_pem: repository_ca(session, &repo, &source_ns)?,
         pass_credentials: repo
             .pointer("/spec/passCredentials")
             .and_then(Value::as_bool)
             == Some(true),
+        // Flux's `spec.insecure`: plain HTTP to an OCI registry.
+        insecure_http: oci && repo.pointer("/spec/insecure").and_then(Value::as_bool) == Some(true),
         ..helmrelease_sources::repo::Options::default()
     };
     let fetched = helmrelease_sources::repo::fetch_chart(&url, &chart, &version, &options)
@@ -405,21 +403,65 @@ fn secret_key(
         .and_then(decode_base64))
 }
 
-/// Basic auth from the HelmRepository's `secretRef` (`username`, `password`), as Flux reads it.
+/// Basic auth from the HelmRepository's `secretRef` as Flux reads it: `username` and
+/// `password`, or for an OCI registry (`registry_url`) also a `.dockerconfigjson` Secret.
 fn repository_auth(
     session: &Session,
     repo: &Value,
     namespace: &str,
+    registry_url: Option<&str>,
 ) -> Result<Option<helmrelease_sources::Auth>> {
     let user = secret_key(session, repo, namespace, "secretRef", "username")?;
     let password = secret_key(session, repo, namespace, "secretRef", "password")?;
-    Ok(match (user, password) {
-        (Some(u), Some(p)) => Some(helmrelease_sources::Auth::Basic {
+    if let (Some(u), Some(p)) = (user, password) {
+        return Ok(Some(helmrelease_sources::Auth::Basic {
             username: String::from_utf8_lossy(&u).into_owned(),
             password: String::from_utf8_lossy(&p).into_owned(),
-        }),
-        _ => None,
-    })
+        }));
+    }
+    let Some(url) = registry_url else {
+        return Ok(None);
+    };
+    let config = secret_key(session, repo, namespace, "secretRef", ".dockerconfigjson")?;
+    Ok(config.and_then(|c| docker_config_auth(&c, url)))
+}
+
+/// The credentials a Docker config (`{"auths": {"<host>": {"username", "password"} or
+/// {"auth": base64("user:pass")}}}`) holds for the host of `url` (`oci://host/path`).
+fn docker_config_auth(config: &[u8], url: &str) -> Option<helmrelease_sources::Auth> {
+    let config: Value = serde_json::from_slice(config).ok()?;
+    let host = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .split('/')
+        .next()?;
+    let auths = config.get("auths")?.as_object()?;
+    // Keys may be bare hosts or URLs (`https://index.docker.io/v1/`).
+    let entry = auths.iter().find_map(|(key, entry)| {
+        let key_host = key
+            .split_once("://")
+            .map_or(key.as_str(), |(_, rest)| rest)
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        (key_host == host).then_some(entry)
+    })?;
+    let field = |k: &str| {
+        entry
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    let (username, password) = match (field("username"), field("password")) {
+        (Some(u), Some(p)) => (u.to_string(), p.to_string()),
+        _ => {
+            let decoded = decode_base64(field("auth")?)?;
+            let text = String::from_utf8(decoded).ok()?;
+            let (u, p) = text.split_once(':')?;
+            (u.to_string(), p.to_string())
+        }
+    };
+    Some(helmrelease_sources::Auth::Basic { username, password })
 }
 
 /// The CA from the HelmRepository's `certSecretRef` (`ca.crt`).
@@ -544,6 +586,38 @@ mod tests {
     use crate::input::Inventory;
     use serde_json::json;
 
+    #[test]
+    fn docker_config_secrets_give_the_registry_host_credentials() {
+        use base64::Engine as _;
+        let auth = base64::engine::general_purpose::STANDARD.encode("bob:token");
+        let config = json!({"auths": {
+            "https://index.docker.io/v1/": {"username": "hub", "password": "x"},
+            "ghcr.io": {"auth": auth},
+            "registry.example.com:5000": {"username": "ann", "password": "pw"},
+        }})
+        .to_string();
+        let user = |url: &str| match docker_config_auth(config.as_bytes(), url) {
+            Some(helmrelease_sources::Auth::Basic { username, password }) => {
+                Some(format!("{username}:{password}"))
+            }
+            _ => None,
+        };
+        assert_eq!(
+            user("oci://ghcr.io/org/charts").as_deref(),
+            Some("bob:token")
+        );
+        assert_eq!(
+            user("oci://registry.example.com:5000/charts").as_deref(),
+            Some("ann:pw")
+        );
+        assert_eq!(
+            user("oci://index.docker.io/library").as_deref(),
+            Some("hub:x")
+        );
+        assert_eq!(user("oci://quay.io/x"), None);
+        assert!(docker_config_auth(b"not json", "oci://ghcr.io/x").is_none());
+    }
+
     fn session(objects: Vec<Value>) -> Session {
         let inventory = Inventory {
             objects: objects
@@ -608,7 +682,7 @@ mod tests {
             "metadata": {"name": "repo-auth", "namespace": "apps"},
             "data": {"username": b64("bot"), "password": b64("pw"), "ca.crt": b64("PEM")}})]);
         let repo = json!({"spec": {"secretRef": {"name": "repo-auth"}, "certSecretRef": {"name": "repo-auth"}}});
-        match repository_auth(&s, &repo, "apps") {
+        match repository_auth(&s, &repo, "apps", None) {
             Ok(Some(helmrelease_sources::Auth::Basic { username, password })) => {
                 assert_eq!((username.as_str(), password.as_str()), ("bot", "pw"));
             }
@@ -619,9 +693,9 @@ mod tests {
             Some(b"PEM".to_vec())
         );
         let missing = json!({"spec": {"secretRef": {"name": "gone"}}});
-        assert!(repository_auth(&s, &missing, "apps").is_err());
+        assert!(repository_auth(&s, &missing, "apps", None).is_err());
         assert!(matches!(
-            repository_auth(&s, &json!({"spec": {}}), "apps"),
+            repository_auth(&s, &json!({"spec": {}}), "apps", None),
             Ok(None)
         ));
     }

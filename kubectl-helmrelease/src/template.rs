@@ -56,13 +56,13 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
         show_only: args.show_only.clone(),
         skip_schema_validation: args.skip_schema_validation,
     };
+    let version = args.version.as_deref().unwrap_or_default();
     let chart = match &args.repo {
-        Some(repo) => fetch(
-            repo,
-            &chart_ref,
-            args.version.as_deref().unwrap_or_default(),
-        )
-        .and_then(|bytes| helmrelease_helm::chart::load_archive(&bytes)),
+        Some(repo) => fetch(repo, &chart_ref, version, args.plain_http)
+            .and_then(|bytes| helmrelease_helm::chart::load_archive(&bytes)),
+        // `oci://host/path/chart`: the reference names the chart itself.
+        None if chart_ref.starts_with("oci://") => fetch(&chart_ref, "", version, args.plain_http)
+            .and_then(|bytes| helmrelease_helm::chart::load_archive(&bytes)),
         // Helm's LocateChart says this before trying to load anything.
         None if !std::path::Path::new(&chart_ref).exists() => {
             Err(helmrelease_helm::Error::Chart(format!(
@@ -137,14 +137,21 @@ fn write_files(
     Ok("\n".to_string())
 }
 
-/// Downloads a chart from an HTTP repository into the user's cache (digest-checked).
-fn fetch(repo: &str, chart: &str, version: &str) -> helmrelease_helm::Result<Vec<u8>> {
+/// Downloads a chart from an HTTP repository or an OCI registry into the user's cache
+/// (digest-checked).
+fn fetch(
+    repo: &str,
+    chart: &str,
+    version: &str,
+    plain_http: bool,
+) -> helmrelease_helm::Result<Vec<u8>> {
     let cache_dir = std::env::var_os("XDG_CACHE_HOME")
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
         .map(|base| base.join("helmrelease"));
     let options = helmrelease_sources::repo::Options {
         cache_dir,
+        insecure_http: plain_http,
         ..helmrelease_sources::repo::Options::default()
     };
     helmrelease_sources::repo::fetch_chart(repo, chart, version, &options)

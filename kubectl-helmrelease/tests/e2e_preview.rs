@@ -198,6 +198,38 @@ fn scenario(kc: &Path, work: &Path) {
         digest(&t2),
         digest(&t1)
     );
+    // The same charts in an OCI registry (plain HTTP, anonymous): tags, manifests, blobs.
+    let mut registry = vec![(
+        "/v2/charts/webapp/tags/list".to_string(),
+        br#"{"name":"charts/webapp","tags":["latest","1.0.0","1.1.0"]}"#.to_vec(),
+    )];
+    for (version, archive) in [("1.0.0", &t1), ("1.1.0", &t2)] {
+        let config = format!(
+            r#"{{"apiVersion":"v2","name":"webapp","version":"{version}","appVersion":"2.0"}}"#
+        )
+        .into_bytes();
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.cncf.helm.config.v1+json",
+                       "digest": format!("sha256:{}", digest(&config)), "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                        "digest": format!("sha256:{}", digest(archive)), "size": archive.len()}],
+        });
+        registry.push((
+            format!("/v2/charts/webapp/manifests/{version}"),
+            manifest.to_string().into_bytes(),
+        ));
+        registry.push((
+            format!("/v2/charts/webapp/blobs/sha256:{}", digest(&config)),
+            config,
+        ));
+        registry.push((
+            format!("/v2/charts/webapp/blobs/sha256:{}", digest(archive)),
+            archive.clone(),
+        ));
+    }
+    let registry = serve(registry);
     let url = serve(vec![
         ("/index.yaml".into(), index.into_bytes()),
         ("/webapp-1.0.0.tgz".into(), t1),
@@ -373,6 +405,52 @@ fn scenario(kc: &Path, work: &Path) {
         out.contains("+++ Deployment apps/web-webapp (apps/v1) (desired, applied (dry run))"),
         "{out}"
     );
+
+    // The same HelmRelease with its chart in an OCI registry (Flux's `type: oci`, `insecure`
+    // for plain HTTP): the version range resolves from the tags, the preview is the same.
+    ok(
+        kc,
+        &["apply", "-f", "-"],
+        Some(&format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: oci-charts\n  namespace: apps\nspec:\n  type: oci\n  insecure: true\n  interval: 1h\n  url: {}/charts\n",
+            registry.replace("http://", "oci://")
+        )),
+    );
+    let from_oci = write(
+        "oci.yaml",
+        &helmrelease("web", "\"1.1.x\"", &values(2, "hunter2"))
+            .replace("name: charts\n", "name: oci-charts\n"),
+    );
+    let (code, out, err) = kubectl(kc, &["helmrelease", "diff", "-f", &from_oci], None);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("added: ConfigMap apps/web-settings"), "{out}");
+    assert!(
+        out.contains("webapp-1.0.0 (revision 1, deployed) -> webapp-1.1.0"),
+        "{out}"
+    );
+
+    // `template` takes the chart straight from the registry, as `helm template oci://...`.
+    let chart_ref = format!("{}/charts/webapp", registry.replace("http://", "oci://"));
+    let (code, out, err) = kubectl(
+        kc,
+        &[
+            "helmrelease",
+            "template",
+            "web",
+            &chart_ref,
+            "--version",
+            "~1.1",
+            "--plain-http",
+            "-s",
+            "templates/settings.yaml",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("name: web-settings"), "{out}");
+    let (code, _, err) = kubectl(kc, &["helmrelease", "template", "web", &chart_ref], None);
+    assert_eq!(code, 1);
+    assert!(err.starts_with("Error: "), "{err}");
 
     // A version that does not exist: an error naming what does.
     let missing = write(

@@ -87,7 +87,7 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
-    /// Something this crate does not do (yet), such as OCI registries.
+    /// Something this crate does not do (yet), such as a `:tag` in an OCI chart reference.
     #[error("{0}")]
     Unsupported(String),
     /// The server answered with an unexpected HTTP status.
@@ -154,6 +154,51 @@ pub enum Error {
         /// The digest as written.
         digest: String,
     },
+    /// A blob or manifest from an OCI registry is not the one its descriptor names.
+    #[error(
+        "digest mismatch for {url}: {expected_from} says sha256:{expected} but the downloaded \
+         bytes are sha256:{actual}"
+    )]
+    BlobDigestMismatch {
+        /// The blob or manifest URL (credentials removed).
+        url: String,
+        /// Where the expected digest comes from, e.g. `the manifest`.
+        expected_from: &'static str,
+        /// The digest expected.
+        expected: String,
+        /// The digest of the bytes received.
+        actual: String,
+    },
+    /// An OCI registry (or its token service) refused access with `401` or `403`, after the
+    /// token flow or basic authentication it asked for.
+    #[error("{status} from registry {registry} ({step}): {}", registry_auth_hint(*.status))]
+    RegistryAuth {
+        /// The registry, `host[:port]`.
+        registry: String,
+        /// The step that was refused, e.g. `listing tags of charts/podinfo`.
+        step: String,
+        /// The status code.
+        status: u16,
+    },
+    /// An OCI registry answered something that does not follow the distribution spec (an
+    /// unusable auth challenge, token response, tag list or manifest).
+    #[error("registry {registry} ({step}): {reason}")]
+    Registry {
+        /// The registry, `host[:port]`.
+        registry: String,
+        /// What was being done.
+        step: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The OCI artifact is not a Helm chart (wrong config or layer media types).
+    #[error("{reference} is not a Helm chart: {reason}")]
+    NotAHelmChart {
+        /// The artifact, `oci://host/repository:tag`.
+        reference: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// The extra CA certificates or the TLS set-up are unusable.
     #[error("TLS configuration: {0}")]
     Tls(String),
@@ -193,6 +238,10 @@ impl Error {
             Error::TooManyRedirects { .. } => "too_many_redirects",
             Error::DigestMismatch { .. } => "digest_mismatch",
             Error::InvalidDigest { .. } => "invalid_digest",
+            Error::BlobDigestMismatch { .. } => "blob_digest_mismatch",
+            Error::RegistryAuth { .. } => "registry_auth",
+            Error::Registry { .. } => "registry",
+            Error::NotAHelmChart { .. } => "not_a_helm_chart",
             Error::Tls(_) => "tls",
             Error::Io { .. } => "io",
             Error::Runtime(_) => "runtime",
@@ -256,6 +305,13 @@ fn status_hint(status: u16) -> &'static str {
         429 => " Too Many Requests",
         500..=599 => " (server error)",
         _ => "",
+    }
+}
+
+fn registry_auth_hint(status: u16) -> &'static str {
+    match status {
+        403 => "the credentials lack access",
+        _ => "credentials required or refused",
     }
 }
 

@@ -5,8 +5,10 @@
 //! (`Authorization` kept only while the host stays the first request's host or a subdomain of
 //! it); sends basic auth or a bearer token; trusts the system's CA store plus optional extra CA
 //! certificates; asks for gzip and inflates it; accepts only `200 OK` (and `304 Not Modified`
-//! for conditional requests). In addition it bounds the whole exchange with a timeout and caps
-//! the body size (compressed and inflated). `file://` URLs are read from disk with the same cap.
+//! for conditional requests), unless the request lists other statuses to hand back as data (an
+//! OCI registry's `401` with its `WWW-Authenticate` challenge). In addition it bounds the whole
+//! exchange with a timeout and caps the body size (compressed and inflated). `file://` URLs are
+//! read from disk with the same cap.
 //!
 //! The client may be called from inside an async runtime too (it then runs the request on a
 //! scoped helper thread instead of panicking), though async callers had better use
@@ -129,6 +131,12 @@ pub struct Request<'a> {
     pub if_none_match: Option<&'a str>,
     /// `If-Modified-Since` value (a `Last-Modified` from an earlier response).
     pub if_modified_since: Option<&'a str>,
+    /// `Accept` value (OCI registries choose the manifest format by it).
+    pub accept: Option<&'a str>,
+    /// Statuses besides 200 (and 304) returned as a [`Response`], with headers and body,
+    /// instead of [`Error::Status`]; e.g. `401`, whose `WWW-Authenticate` header starts a
+    /// registry's token flow. Redirects are followed before this applies.
+    pub return_statuses: &'a [u16],
 }
 
 impl<'a> Request<'a> {
@@ -140,14 +148,17 @@ impl<'a> Request<'a> {
             max_bytes,
             if_none_match: None,
             if_modified_since: None,
+            accept: None,
+            return_statuses: &[],
         }
     }
 }
 
-/// A successful response.
+/// A successful response (or one with a status the request asked to see).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Response {
-    /// 200, or 304 for a conditional request whose cached copy is current.
+    /// 200, or 304 for a conditional request whose cached copy is current, or one of the
+    /// request's [`Request::return_statuses`].
     pub status: u16,
     /// The URL that answered, after redirects.
     pub url: String,
@@ -157,12 +168,28 @@ pub struct Response {
     pub etag: Option<String>,
     /// `Last-Modified` header.
     pub last_modified: Option<String>,
+    /// All response headers that are valid text, names lowercased, in the order received
+    /// (a name may repeat, as `WWW-Authenticate` does). Empty for `file://`.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Response {
     /// True for `304 Not Modified`.
     pub fn not_modified(&self) -> bool {
         self.status == 304
+    }
+
+    /// The first value of a header (name case-insensitive).
+    pub fn header<'s>(&'s self, name: &'s str) -> Option<&'s str> {
+        self.header_values(name).next()
+    }
+
+    /// Every value of a header (name case-insensitive), in the order received.
+    pub fn header_values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -174,6 +201,11 @@ impl fmt::Debug for Response {
             .field("body", &format_args!("{} bytes", self.body.len()))
             .field("etag", &self.etag)
             .field("last_modified", &self.last_modified)
+            // Names only: values may carry cookies or other secrets.
+            .field(
+                "headers",
+                &self.headers.iter().map(|(n, _)| n).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -257,7 +289,8 @@ impl Client {
     }
 
     /// Performs a GET. Errors: [`Error::Status`] for any status but 200 (and 304 when the
-    /// request is conditional), [`Error::TooLarge`], [`Error::Timeout`],
+    /// request is conditional, and the request's [`Request::return_statuses`]),
+    /// [`Error::TooLarge`], [`Error::Timeout`],
     /// [`Error::TooManyRedirects`], [`Error::Transport`], [`Error::InvalidUrl`],
     /// [`Error::Unsupported`] for other schemes.
     pub fn get(&self, request: &Request<'_>) -> Result<Response> {
@@ -342,6 +375,9 @@ impl Client {
             if let Some(since) = request.if_modified_since {
                 builder = builder.header(header::IF_MODIFIED_SINCE, since);
             }
+            if let Some(accept) = request.accept {
+                builder = builder.header(header::ACCEPT, accept);
+            }
             let req = builder.body(Empty::new()).map_err(|e| Error::InvalidUrl {
                 url: shown.clone(),
                 reason: format!("cannot build request: {e}"),
@@ -379,7 +415,8 @@ impl Client {
                     }
                 }
             }
-            if !(status == 200 || (status == 304 && conditional)) {
+            let as_data = request.return_statuses.contains(&status);
+            if !(status == 200 || (status == 304 && conditional) || as_data) {
                 return Err(Error::Status { url: shown, status });
             }
             let header_text = |name: header::HeaderName| {
@@ -391,6 +428,13 @@ impl Client {
             };
             let etag = header_text(header::ETAG);
             let last_modified = header_text(header::LAST_MODIFIED);
+            let headers = response
+                .headers()
+                .iter()
+                .filter_map(|(name, value)| {
+                    Some((name.as_str().to_string(), value.to_str().ok()?.to_string()))
+                })
+                .collect();
             let gzipped = header_text(header::CONTENT_ENCODING).is_some_and(|v| {
                 matches!(v.trim().to_ascii_lowercase().as_str(), "gzip" | "x-gzip")
             });
@@ -404,7 +448,7 @@ impl Client {
             let mut body = Vec::with_capacity(
                 usize::try_from(declared.unwrap_or(0).min(request.max_bytes)).unwrap_or(0),
             );
-            if status == 200 {
+            if status == 200 || (as_data && status != 304) {
                 let mut incoming = response.into_body();
                 while let Some(frame) = incoming.frame().await {
                     let frame = frame.map_err(|e| transport(&shown, &e))?;
@@ -428,6 +472,7 @@ impl Client {
                 body,
                 etag,
                 last_modified,
+                headers,
             });
         }
     }
@@ -512,6 +557,7 @@ fn read_file(request: &Request<'_>) -> Result<Response> {
         body,
         etag: None,
         last_modified: None,
+        headers: Vec::new(),
     })
 }
 
@@ -531,6 +577,32 @@ mod tests {
             basic.header_value().unwrap().to_str().unwrap(),
             "Basic dTpodW50ZXIy"
         );
+    }
+
+    #[test]
+    fn response_headers_by_name() {
+        let response = Response {
+            status: 401,
+            url: "https://r.test/v2/".into(),
+            body: Vec::new(),
+            etag: None,
+            last_modified: None,
+            headers: vec![
+                ("www-authenticate".into(), "Basic realm=\"a\"".into()),
+                ("link".into(), "<x>; rel=next".into()),
+                ("www-authenticate".into(), "Bearer realm=\"b\"".into()),
+            ],
+        };
+        assert_eq!(response.header("Link"), Some("<x>; rel=next"));
+        assert_eq!(response.header("etag"), None);
+        assert_eq!(
+            response
+                .header_values("WWW-Authenticate")
+                .collect::<Vec<_>>(),
+            ["Basic realm=\"a\"", "Bearer realm=\"b\""]
+        );
+        // Names only in Debug output.
+        assert!(!format!("{response:?}").contains("realm"));
     }
 
     #[test]

@@ -10,7 +10,10 @@
 //! - [`http`]: a small blocking HTTP(S) client (hyper, rustls with ring, system roots plus
 //!   optional CA, basic or bearer auth, redirects, timeouts, size caps, `file://`);
 //! - [`cache`]: chart archives cached by digest, indexes cached with their `ETag`;
-//! - [`repo`]: [`fetch_chart`], which puts these together.
+//! - [`repo`]: [`fetch_chart`], which puts these together;
+//! - [`oci`]: [`fetch_oci_chart`], charts in OCI registries (`oci://`): tags, manifests and
+//!   blobs over the distribution API, with the Docker token flow; [`fetch_chart`] hands
+//!   `oci://` URLs to it.
 //!
 //! ```no_run
 //! use helmrelease_sources::{Auth, Options, fetch_chart};
@@ -28,12 +31,20 @@
 //! # Ok::<(), helmrelease_sources::Error>(())
 //! ```
 //!
-//! OCI registries (`oci://`) are not supported yet and give [`Error::Unsupported`].
+//! ```no_run
+//! use helmrelease_sources::{Options, fetch_oci_chart};
+//! // As `helm template oci://ghcr.io/stefanprodan/charts/podinfo --version 6.5.4`.
+//! let chart = fetch_oci_chart("oci://ghcr.io/stefanprodan/charts", "podinfo", "6.5.4",
+//!     &Options::default())?;
+//! assert_eq!(chart.version, "6.5.4");
+//! # Ok::<(), helmrelease_sources::Error>(())
+//! ```
 
 pub mod cache;
 mod error;
 pub mod http;
 pub mod index;
+pub mod oci;
 pub mod repo;
 pub mod url;
 pub mod version;
@@ -41,6 +52,7 @@ pub mod version;
 pub use error::{Error, Result};
 pub use http::{Auth, Client, ClientOptions};
 pub use index::{ChartVersion, Index};
+pub use oci::{fetch_oci_chart, fetch_oci_chart_with};
 pub use repo::{
     FetchedChart, Options, fetch_chart, fetch_chart_with, fetch_index, fetch_index_with,
 };

@@ -15,7 +15,8 @@
 //! are right), so it is downloaded every time; it is still stored under the digest of what was
 //! received.
 //!
-//! `oci://` repositories are not supported yet ([`Error::Unsupported`]).
+//! An `oci://` repository URL is handed to [`crate::oci::fetch_oci_chart`] by [`fetch_chart`]
+//! and [`fetch_chart_with`]; [`fetch_index`] refuses it, as OCI registries have no index.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -25,7 +26,7 @@ use crate::cache::{self, IndexCache};
 use crate::error::{Error, Result};
 use crate::http::{Auth, Client, ClientOptions, Request};
 use crate::index::Index;
-use crate::url;
+use crate::{oci, url};
 
 /// Default cap on an index download. Flux's source-controller defaults to 50 MiB
 /// (`--helm-index-max-size`); Helm itself has no cap.
@@ -40,7 +41,8 @@ pub const DEFAULT_MAX_CHART_BYTES: u64 = 64 << 20;
 pub struct Options {
     /// Cache directory; `None` disables caching (charts and indexes are downloaded every time).
     pub cache_dir: Option<PathBuf>,
-    /// Repository credentials.
+    /// Repository credentials. For an OCI registry, basic credentials answer its challenge
+    /// (directly, or at its token service); a bearer token is sent to the registry as is.
     pub auth: Option<Auth>,
     /// Extra CA certificates (PEM) trusted besides the system store.
     pub ca_pem: Option<Vec<u8>>,
@@ -49,10 +51,15 @@ pub struct Options {
     pub pass_credentials: bool,
     /// Limit for each request, redirects and body included.
     pub timeout: Duration,
-    /// Largest index accepted.
+    /// Largest index accepted (for an OCI registry: each page of a tag list).
     pub max_index_bytes: u64,
     /// Largest chart archive accepted.
     pub max_chart_bytes: u64,
+    /// Talk plain HTTP to an `oci://` registry instead of HTTPS (Flux's HelmRepository
+    /// `spec.insecure`, Helm's `--plain-http`). Also allows the registry's token service to be
+    /// plain HTTP. Default `false`. HTTP(S) chart repositories take the scheme from their URL
+    /// and ignore this.
+    pub insecure_http: bool,
 }
 
 impl Default for Options {
@@ -65,6 +72,7 @@ impl Default for Options {
             timeout: ClientOptions::default().timeout,
             max_index_bytes: DEFAULT_MAX_INDEX_BYTES,
             max_chart_bytes: DEFAULT_MAX_CHART_BYTES,
+            insecure_http: false,
         }
     }
 }
@@ -82,6 +90,7 @@ impl fmt::Debug for Options {
             .field("timeout", &self.timeout)
             .field("max_index_bytes", &self.max_index_bytes)
             .field("max_chart_bytes", &self.max_chart_bytes)
+            .field("insecure_http", &self.insecure_http)
             .finish()
     }
 }
@@ -102,21 +111,23 @@ impl Options {
 pub struct FetchedChart {
     /// Chart name.
     pub name: String,
-    /// The resolved version, as written in the index.
+    /// The resolved version, as written in the index (OCI: the tag, with `_` read as `+`).
     pub version: String,
-    /// `appVersion` from the index.
+    /// `appVersion` from the index (OCI: from the chart's config blob).
     pub app_version: Option<String>,
-    /// SHA-256 (hex) of [`FetchedChart::bytes`]; equal to the index digest when it has one.
+    /// SHA-256 (hex) of [`FetchedChart::bytes`]; equal to the index digest when it has one
+    /// (OCI: the chart layer's digest).
     pub digest: String,
     /// The `.tgz` archive.
     pub bytes: Vec<u8>,
     /// Where the archive is cached; `None` without a cache directory.
     pub path_in_cache: Option<PathBuf>,
-    /// The chart URL (resolved against the repository URL, credentials removed).
+    /// The chart URL (resolved against the repository URL, credentials removed); for OCI,
+    /// `oci://host/repository:tag`.
     pub url: String,
     /// True when the archive came from the cache and was not downloaded.
     pub from_cache: bool,
-    /// The index marks this version deprecated.
+    /// The index (OCI: the chart's config blob) marks this version deprecated.
     pub deprecated: bool,
 }
 
@@ -138,7 +149,8 @@ impl fmt::Debug for FetchedChart {
 
 /// Fetches `chart_name` at `version_constraint` (empty: latest stable) from the repository at
 /// `repo_url`, with a client built for this call. Reuse a [`Client`] with [`fetch_chart_with`]
-/// when fetching several charts.
+/// when fetching several charts. An `oci://` URL is fetched by
+/// [`crate::oci::fetch_oci_chart`].
 ///
 /// ```no_run
 /// use helmrelease_sources::{Options, fetch_chart};
@@ -157,6 +169,9 @@ pub fn fetch_chart(
     version_constraint: &str,
     options: &Options,
 ) -> Result<FetchedChart> {
+    if is_oci(repo_url) {
+        return oci::fetch_oci_chart(repo_url, chart_name, version_constraint, options);
+    }
     check_repo_url(repo_url)?;
     let client = Client::new(options.client_options())?;
     fetch_chart_with(&client, repo_url, chart_name, version_constraint, options)
@@ -171,6 +186,15 @@ pub fn fetch_chart_with(
     version_constraint: &str,
     options: &Options,
 ) -> Result<FetchedChart> {
+    if is_oci(repo_url) {
+        return oci::fetch_oci_chart_with(
+            client,
+            repo_url,
+            chart_name,
+            version_constraint,
+            options,
+        );
+    }
     check_repo_url(repo_url)?;
     check_chart_name(chart_name)?;
     let index = fetch_index_with(client, repo_url, options)?;
@@ -310,9 +334,8 @@ fn check_repo_url(repo_url: &str) -> Result<()> {
     match url::scheme(repo_url).as_deref() {
         Some("http" | "https" | "file") => Ok(()),
         Some("oci") => Err(Error::Unsupported(format!(
-            "OCI registries are not supported yet: {} (charts in OCI registries are fetched \
-             with `helm pull oci://...`; only HTTP(S) chart repositories with an index.yaml \
-             are supported here)",
+            "OCI registries have no repository index: {} (fetch charts from it with \
+             `fetch_chart` or `oci::fetch_oci_chart`)",
             url::redact(repo_url)
         ))),
         Some(other) => Err(Error::Unsupported(format!(
@@ -327,8 +350,12 @@ fn check_repo_url(repo_url: &str) -> Result<()> {
     }
 }
 
+fn is_oci(repo_url: &str) -> bool {
+    url::scheme(repo_url).as_deref() == Some("oci")
+}
+
 /// A chart name must be usable as an index key and as part of a file name.
-fn check_chart_name(name: &str) -> Result<()> {
+pub(crate) fn check_chart_name(name: &str) -> Result<()> {
     let reason = if name.is_empty() {
         "is empty"
     } else if name.contains(['/', '\\']) {
@@ -356,18 +383,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn oci_and_other_schemes_are_unsupported() {
+    fn oci_goes_to_the_registry_client_and_other_schemes_are_unsupported() {
+        // Checked before any I/O: the reference is invalid.
         let err = fetch_chart(
             "oci://ghcr.io/stefanprodan/charts",
-            "podinfo",
+            "pod/info",
             "",
             &Options::default(),
         )
         .unwrap_err();
+        assert_eq!(err.metric_label(), "invalid_chart_name");
+        let err =
+            fetch_index("oci://ghcr.io/stefanprodan/charts", &Options::default()).unwrap_err();
         assert_eq!(err.metric_label(), "unsupported");
         assert!(
             err.to_string()
-                .starts_with("OCI registries are not supported yet: oci://ghcr.io")
+                .starts_with("OCI registries have no repository index: oci://ghcr.io"),
+            "{err}"
         );
         let err = fetch_chart("s3://bucket/charts", "x", "", &Options::default()).unwrap_err();
         assert_eq!(err.metric_label(), "unsupported");
