@@ -887,22 +887,17 @@ fn quantity_nanos(text: &str) -> Option<i128> {
 /// The key list items of `field` are matched by, if they have one: all items are maps with a
 /// unique scalar value under it.
 fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
-    let candidates: &[&'static str] = match field {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "env"
-        | "volumes"
-        | "imagePullSecrets"
-        | "resourceClaims" => &["name"],
+    let api_key;
+    let candidates: &[&'static str] = match (field, helmrelease_patch::api_merge_key(field)) {
         // Container ports, then Service ports; 53/TCP and 53/UDP fall through to `name`.
-        "ports" => &["containerPort", "port", "name"],
-        "volumeMounts" => &["mountPath"],
-        "volumeDevices" => &["devicePath"],
-        "hostAliases" => &["ip"],
-        "topologySpreadConstraints" => &["topologyKey"],
-        "readinessGates" => &["conditionType"],
+        ("ports", _) => &["containerPort", "port", "name"],
+        (_, Some(key)) => {
+            api_key = [key];
+            &api_key
+        }
+        ("readinessGates", None) => &["conditionType"],
         _ if items.is_empty() => &[],
+        // Any list whose items all have a unique name.
         _ => &["name"],
     };
     if items.is_empty() {

@@ -158,10 +158,10 @@ const RETAIN_KEYS: &str = "$retainKeys";
 const DELETE_FROM: &str = "$deleteFromPrimitiveList/";
 const ELEMENT_ORDER: &str = "$setElementOrder/";
 
-/// The merge key of list `field` given its items (`ports` is keyed by `containerPort` in a
-/// container and by `port` in a Service). `None`: the list is replaced.
-fn merge_key(field: &str, items: &[&Value]) -> Option<&'static str> {
-    let has = |key: &str| items.iter().any(|i| i.get(key).is_some());
+/// The merge key the Kubernetes API types declare (`patchMergeKey`) for list `field`, for the
+/// lists charts use. `ports` is not here: it is keyed by `containerPort` in a container and by
+/// `port` in a Service, so callers decide by the items.
+pub fn api_merge_key(field: &str) -> Option<&'static str> {
     Some(match field {
         "containers"
         | "initContainers"
@@ -176,10 +176,18 @@ fn merge_key(field: &str, items: &[&Value]) -> Option<&'static str> {
         "topologySpreadConstraints" => "topologyKey",
         "ownerReferences" => "uid",
         "conditions" => "type",
-        "ports" if has("containerPort") => "containerPort",
-        "ports" if has("port") => "port",
         _ => return None,
     })
+}
+
+/// The merge key of list `field` given its items. `None`: the list is replaced.
+fn merge_key(field: &str, items: &[&Value]) -> Option<&'static str> {
+    let has = |key: &str| items.iter().any(|i| i.get(key).is_some());
+    match field {
+        "ports" if has("containerPort") => Some("containerPort"),
+        "ports" if has("port") => Some("port"),
+        field => api_merge_key(field),
+    }
 }
 
 /// Lists of scalars Kubernetes merges as sets rather than replacing.
