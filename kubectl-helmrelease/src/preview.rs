@@ -303,12 +303,36 @@ fn load_chart(
     if let Some(path) = &source.local {
         return helmrelease_helm::chart::load(path).map_err(load_err);
     }
-    if hr.pointer("/spec/chartRef").is_some() {
-        return Err(Error::Usage(
-            "spec.chartRef (OCIRepository or HelmChart sources) is not supported by preview yet; pass --chart PATH".into(),
-        ));
-    }
-    let spec = hr.pointer("/spec/chart/spec").cloned().unwrap_or_default();
+    let spec = match hr.pointer("/spec/chartRef") {
+        Some(chart_ref) => {
+            let kind = str_at(chart_ref, "/kind");
+            let name = str_at(chart_ref, "/name");
+            let ref_ns = Some(str_at(chart_ref, "/namespace"))
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| namespace.to_string());
+            let object = match kind.as_str() {
+                "OCIRepository" | "HelmChart" => session.source(&kind, &ref_ns, &name)?,
+                other => {
+                    return Err(Error::Usage(format!(
+                        "spec.chartRef kind {other:?} is not supported by preview; pass --chart PATH"
+                    )));
+                }
+            };
+            let object = object.ok_or_else(|| {
+                Error::NotFound(format!(
+                    "{kind} {ref_ns}/{name} not found (the HelmRelease's spec.chartRef)"
+                ))
+            })?;
+            if kind == "OCIRepository" {
+                return oci_repository_chart(session, &object, &ref_ns);
+            }
+            // A HelmChart's spec is what `spec.chart.spec` would generate, in its namespace.
+            let mut spec = object.pointer("/spec").cloned().unwrap_or_default();
+            spec["sourceRef"]["namespace"] = Value::String(ref_ns);
+            spec
+        }
+        None => hr.pointer("/spec/chart/spec").cloned().unwrap_or_default(),
+    };
     let chart = str_at(&spec, "/chart");
     let version = Some(str_at(&spec, "/version"))
         .filter(|v| !v.is_empty())
@@ -358,12 +382,8 @@ fn load_chart(
     };
     let url = str_at(&repo, "/spec/url");
     let oci = str_at(&repo, "/spec/type") == "oci" || url.starts_with("oci://");
-    let cache_dir = std::env::var_os("XDG_CACHE_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
-        .map(|base| base.join("helmrelease"));
     let options = helmrelease_sources::repo::Options {
-        cache_dir,
+        cache_dir: cache_dir(),
         auth: repository_auth(session, &repo, &source_ns, oci.then_some(url.as_str()))?,
         ca_pem: repository_ca(session, &repo, &source_ns)?,
         pass_credentials: repo
@@ -377,6 +397,59 @@ fn load_chart(
     let fetched = helmrelease_sources::repo::fetch_chart(&url, &chart, &version, &options)
         .map_err(|e| Error::Usage(e.to_string()))?;
     helmrelease_helm::chart::load_archive(&fetched.bytes).map_err(load_err)
+}
+
+/// The chart an OCIRepository (`spec.chartRef`) points at: `spec.url` is the chart itself,
+/// `spec.ref.semver` a constraint over its tags, `spec.ref.tag` a version tag.
+fn oci_repository_chart(
+    session: &Session,
+    repo: &Value,
+    namespace: &str,
+) -> Result<helmrelease_helm::chart::Chart> {
+    let name = str_at(repo, "/metadata/name");
+    let url = str_at(repo, "/spec/url");
+    let (semver, tag, digest) = (
+        str_at(repo, "/spec/ref/semver"),
+        str_at(repo, "/spec/ref/tag"),
+        str_at(repo, "/spec/ref/digest"),
+    );
+    let version = if !digest.is_empty() {
+        return Err(Error::Usage(format!(
+            "OCIRepository {namespace}/{name} pins a digest ({digest}); preview resolves versions and tags only; pass --chart PATH"
+        )));
+    } else if !semver.is_empty() {
+        semver
+    } else if helmrelease_sources::Version::parse(&tag).is_ok() {
+        tag
+    } else {
+        // Flux's default reference is the tag `latest`, which names no chart version.
+        let tag = if tag.is_empty() {
+            "latest".to_string()
+        } else {
+            tag
+        };
+        return Err(Error::Usage(format!(
+            "OCIRepository {namespace}/{name} follows the tag {tag:?}, which is not a chart version; preview needs spec.ref.semver or a version tag; pass --chart PATH"
+        )));
+    };
+    let options = helmrelease_sources::repo::Options {
+        cache_dir: cache_dir(),
+        auth: repository_auth(session, repo, namespace, Some(&url))?,
+        ca_pem: repository_ca(session, repo, namespace)?,
+        insecure_http: repo.pointer("/spec/insecure").and_then(Value::as_bool) == Some(true),
+        ..helmrelease_sources::repo::Options::default()
+    };
+    let fetched = helmrelease_sources::fetch_oci_chart(&url, "", &version, &options)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    helmrelease_helm::chart::load_archive(&fetched.bytes).map_err(|e| Error::Usage(e.to_string()))
+}
+
+/// Where fetched charts are cached: `$XDG_CACHE_HOME/helmrelease` or `~/.cache/helmrelease`.
+fn cache_dir() -> Option<std::path::PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+        .map(|base| base.join("helmrelease"))
 }
 
 /// A key of a Secret the HelmRepository references, decoded; errors say which Secret when it

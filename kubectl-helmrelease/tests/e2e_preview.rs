@@ -429,6 +429,36 @@ fn scenario(kc: &Path, work: &Path) {
         "{out}"
     );
 
+    // spec.chartRef to an OCIRepository (the chart's own URL, a semver range over its tags),
+    // and to a HelmChart over the HTTP repository: the same preview.
+    let oci_url = registry.replace("http://", "oci://");
+    ok(
+        kc,
+        &["apply", "-f", "-"],
+        Some(&format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: webapp\n  namespace: apps\nspec:\n  interval: 1h\n  insecure: true\n  url: {oci_url}/charts/webapp\n  ref:\n    semver: 1.1.x\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: floating\n  namespace: apps\nspec:\n  interval: 1h\n  insecure: true\n  url: {oci_url}/charts/webapp\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata:\n  name: apps-web\n  namespace: apps\nspec:\n  interval: 1h\n  chart: webapp\n  version: 1.1.0\n  sourceRef:\n    kind: HelmRepository\n    name: charts\n"
+        )),
+    );
+    let chart_ref = |kind: &str, name: &str| {
+        let hr = helmrelease("web", "1.0.0", &values(2, "hunter2"));
+        let (head, tail) = hr.split_once("  chart:\n").unwrap();
+        let tail = tail.split_once("  values:\n").unwrap().1;
+        format!("{head}  chartRef:\n    kind: {kind}\n    name: {name}\n  values:\n{tail}")
+    };
+    for (kind, name) in [("OCIRepository", "webapp"), ("HelmChart", "apps-web")] {
+        let file = write(&format!("ref-{name}.yaml"), &chart_ref(kind, name));
+        let (code, out, err) = kubectl(kc, &["helmrelease", "diff", "-f", &file], None);
+        assert_eq!(code, 1, "{kind}: {out}{err}");
+        assert!(
+            out.contains("added: ConfigMap apps/web-settings"),
+            "{kind}: {out}"
+        );
+    }
+    let floating = write("ref-floating.yaml", &chart_ref("OCIRepository", "floating"));
+    let (code, out, err) = kubectl(kc, &["helmrelease", "diff", "-f", &floating], None);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("follows the tag \"latest\""), "{err}");
+
     // `template` takes the chart straight from the registry, as `helm template oci://...`.
     let chart_ref = format!("{}/charts/webapp", registry.replace("http://", "oci://"));
     let (code, out, err) = kubectl(
