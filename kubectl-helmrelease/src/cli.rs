@@ -348,6 +348,13 @@ pub struct TemplateArgs {
     /// Skip `values.schema.json` validation.
     #[arg(long)]
     pub skip_schema_validation: bool,
+    /// Pipe the rendered manifests (hooks excepted) through this program, as Helm's
+    /// `--post-renderer` does: a path, or a name looked up in PATH.
+    #[arg(long, value_name = "PROGRAM")]
+    pub post_renderer: Option<String>,
+    /// Arguments for the post-renderer. Repeatable.
+    #[arg(long = "post-renderer-args", value_name = "ARG", allow_hyphen_values = true)]
+    pub post_renderer_args: Vec<String>,
     /// Write the manifests to files under this folder instead of printing them.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,

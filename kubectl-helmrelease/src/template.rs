@@ -72,9 +72,28 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
         }
         None => helmrelease_helm::chart::load(&chart_ref),
     };
+    // Helm resolves the program when it reads the flag, before anything is loaded.
+    let post_renderer = match args.post_renderer.as_deref().map(find_program).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            return Ok(Outcome {
+                stdout: String::new(),
+                stderr: format!("Error: {e}\n"),
+                code: 1,
+            });
+        }
+    };
     let mut written = String::new();
     let result = chart
         .and_then(|chart| render::render(chart, &options))
+        .and_then(|mut rendered| match &post_renderer {
+            Some(program) => {
+                rendered.manifest =
+                    post_render(program, &args.post_renderer_args, &rendered.manifest)?;
+                Ok(rendered)
+            }
+            None => Ok(rendered),
+        })
         .and_then(|rendered| match &args.output_dir {
             None => render::template_text(&rendered, &options),
             Some(dir) => write_files(&rendered, &options, dir, args.release_name, &mut written),
@@ -135,6 +154,81 @@ fn write_files(
         )));
     }
     Ok("\n".to_string())
+}
+
+/// The post-renderer to run: a name without `/` is looked up in PATH, as Go's
+/// `exec.LookPath` does; the error reads as Helm's flag error.
+fn find_program(name: &str) -> Result<std::path::PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let executable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let found = if name.contains('/') {
+        let path = std::path::PathBuf::from(name);
+        executable(&path).then_some(path)
+    } else {
+        std::env::var_os("PATH").and_then(|dirs| {
+            std::env::split_paths(&dirs)
+                .map(|dir| dir.join(name))
+                .find(|p| executable(p))
+        })
+    };
+    let problem = if name.contains('/') {
+        format!("exec: {name:?}: not an executable file")
+    } else {
+        format!("exec: {name:?}: executable file not found in $PATH")
+    };
+    let found = found.ok_or_else(|| {
+        format!(
+            "invalid argument {name:?} for \"--post-renderer\" flag: unable to find binary at {name}: {problem}"
+        )
+    })?;
+    Ok(std::path::absolute(&found).unwrap_or(found))
+}
+
+/// Runs the post-renderer on the manifests (stdin to stdout); its failure reads as Helm's.
+fn post_render(
+    program: &std::path::Path,
+    args: &[String],
+    manifest: &str,
+) -> helmrelease_helm::Result<String> {
+    use std::io::Write as _;
+    let failed = |detail: String| {
+        helmrelease_helm::Error::Render(format!(
+            "error while running post render on files: error while running command {}. error output:\n{detail}",
+            program.display()
+        ))
+    };
+    let mut child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| failed(format!(": {e}")))?;
+    // Feed stdin from another thread: a renderer that writes before reading all its input
+    // would otherwise block on a full pipe.
+    let input = manifest.as_bytes().to_vec();
+    let feeder = child.stdin.take().map(|mut stdin| {
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        })
+    });
+    let out = child.wait_with_output().map_err(|e| failed(format!(": {e}")))?;
+    if let Some(feeder) = feeder {
+        let _ = feeder.join();
+    }
+    if !out.status.success() {
+        let status = match out.status.code() {
+            Some(code) => format!("exit status {code}"),
+            None => "signal: killed".to_string(),
+        };
+        return Err(failed(format!(
+            "{}: {status}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Downloads a chart from an HTTP repository or an OCI registry into the user's cache
