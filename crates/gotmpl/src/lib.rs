@@ -22,7 +22,8 @@ pub mod strconv;
 
 pub use exec::{Funcs, MissingKey, Template};
 pub use value::{
-    Engine, Function, IntType, Map, NativeFn, Object, Signature, Struct, Type, Value, native,
+    Engine, Function, IntType, JsonForm, Map, NativeFn, Object, Signature, Struct, Type, Value,
+    native,
 };
 
 /// A parse or execution error, worded and located as Go words and locates it

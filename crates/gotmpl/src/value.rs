@@ -91,6 +91,20 @@ pub trait Object {
     fn is_nil(&self) -> bool {
         false
     }
+    /// What `encoding/json` makes of it, when it is not a map; `None` encodes as `null`.
+    fn json_form(&self) -> Option<JsonForm> {
+        None
+    }
+}
+
+/// How `encoding/json` marshals a typed object that is not a map.
+#[derive(Debug, Clone)]
+pub enum JsonForm {
+    /// A type with a `MarshalJSON` method, encoding as this value (`time.Time` as its
+    /// RFC 3339 string).
+    Value(Value),
+    /// A struct: its exported fields, in declaration order (not sorted, unlike maps).
+    Fields(Vec<(String, Value)>),
 }
 
 /// What a function can ask of the template set it runs in: Helm's `include` and `tpl`.

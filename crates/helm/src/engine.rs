@@ -225,6 +225,40 @@ pub fn funcs() -> Funcs {
             Ok(Value::string(yaml::to_json(&v).unwrap_or_default()))
         }),
     );
+    // Sprig's JSON functions Helm keeps: `to*` print "" on error, except toRawJson, which
+    // panics (an error calling it); `must*` return the error.
+    type NativeBody = fn(&[Value]) -> Result<Value, String>;
+    let encoders: [(&'static str, &'static str, NativeBody); 5] = [
+        ("toPrettyJson", "func(interface {}) string", |a| {
+            encoded(a, yaml::to_pretty_json, false)
+        }),
+        ("toRawJson", "func(interface {}) string", |a| {
+            encoded(a, yaml::to_raw_json, true)
+        }),
+        ("mustToJson", "func(interface {}) (string, error)", |a| {
+            encoded(a, yaml::to_json, true)
+        }),
+        (
+            "mustToPrettyJson",
+            "func(interface {}) (string, error)",
+            |a| encoded(a, yaml::to_pretty_json, true),
+        ),
+        ("mustToRawJson", "func(interface {}) (string, error)", |a| {
+            encoded(a, yaml::to_raw_json, true)
+        }),
+    ];
+    for (name, go_type, body) in encoders {
+        f.insert(name.into(), native(name, one(Type::Any), go_type, body));
+    }
+    f.insert(
+        "mustFromJson".into(),
+        native(
+            "mustFromJson",
+            one(Type::String),
+            "func(string) (interface {}, error)",
+            |a| yaml::from_json_value(&str_arg(a, 0)).map_err(|e| e.to_string()),
+        ),
+    );
     f.insert(
         "fromJson".into(),
         native(
@@ -282,6 +316,19 @@ pub fn funcs() -> Funcs {
         ),
     );
     f
+}
+
+/// The JSON of the first argument; an encoding error fails the call when `fails`, else "".
+fn encoded(
+    args: &[Value],
+    encode: fn(&Value) -> crate::Result<String>,
+    fails: bool,
+) -> Result<Value, String> {
+    match encode(&args.first().cloned().unwrap_or_default()) {
+        Ok(text) => Ok(Value::string(text)),
+        Err(e) if fails => Err(e.to_string()),
+        Err(_) => Ok(Value::string("")),
+    }
 }
 
 fn str_arg(args: &[Value], i: usize) -> String {

@@ -20,7 +20,9 @@
 //! library's result.
 //!
 //! Deliberate choices where Go cannot be matched: a nil Go map (`fromJson "null"`) is an empty
-//! [`Value::Map`]; typed objects that are not maps encode as `null`; JSON escapes `\b` and
+//! [`Value::Map`]; typed objects that are not maps encode as their
+//! [`helmrelease_gotmpl::JsonForm`] says (`time.Time` as RFC 3339, Sprig's certificate as its
+//! fields), or as `null` when they have none; JSON escapes `\b` and
 //! `\f` as Go 1.22 and later do.
 
 mod decode;

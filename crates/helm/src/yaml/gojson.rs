@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
-use helmrelease_gotmpl::{Map, Value};
+use helmrelease_gotmpl::{JsonForm, Map, Value};
 
 // ---- encoding ------------------------------------------------------------------------------
 
@@ -185,8 +185,20 @@ fn encode_inner(
             path.pop();
         }
         Value::Object(o) => {
-            if o.is_nil() || !o.is_map() {
+            if o.is_nil() {
                 out.push_str("null");
+            } else if !o.is_map() {
+                match o.json_form() {
+                    Some(JsonForm::Value(v)) => encode(out, &v, style, depth, path)?,
+                    Some(JsonForm::Fields(fields)) => encode_entries(
+                        out,
+                        fields.iter().map(|(k, v)| (k.as_str(), v.clone())),
+                        style,
+                        depth,
+                        path,
+                    )?,
+                    None => out.push_str("null"),
+                }
             } else {
                 let mut keys = o.keys();
                 keys.sort();

@@ -40,6 +40,13 @@ impl Object for Certificate {
     fn format(&self) -> String {
         format!("{{{} {}}}", self.cert, self.key)
     }
+
+    fn json_form(&self) -> Option<helmrelease_gotmpl::JsonForm> {
+        Some(helmrelease_gotmpl::JsonForm::Fields(vec![
+            ("Cert".into(), Value::string(self.cert.as_str())),
+            ("Key".into(), Value::string(self.key.as_str())),
+        ]))
+    }
 }
 
 fn cert_value(c: Certificate) -> Value {

@@ -410,6 +410,13 @@ impl Object for GoTime {
     fn format(&self) -> String {
         self.string()
     }
+
+    /// `time.Time.MarshalJSON`: RFC 3339 with nanoseconds, trailing zeros trimmed.
+    fn json_form(&self) -> Option<helmrelease_gotmpl::JsonForm> {
+        Some(helmrelease_gotmpl::JsonForm::Value(Value::string(
+            self.format("2006-01-02T15:04:05.999999999Z07:00"),
+        )))
+    }
 }
 
 /// The `time.Time` methods templates can call: name, parameters, Go type.
