@@ -25,6 +25,7 @@ export TZ=UTC
 # The differential tests against Go must run here, not skip.
 export GOTMPL_REQUIRE_ORACLE=1
 scripts/build-gotmpl-oracle.sh target/gotmpl-oracle
+scripts/build-helm-oracle.sh target/helm-oracle
 
 cargo test --workspace --all-targets
 cargo test --workspace --doc

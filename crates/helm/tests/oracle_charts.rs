@@ -19,11 +19,15 @@ fn oracle() -> Option<PathBuf> {
     let path = std::env::var_os("HELM_ORACLE")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target/helm-oracle"));
-    if !path.exists() {
-        let _ = Command::new(repo().join("scripts/build-helm-oracle.sh"))
-            .arg(&path)
-            .status();
-    }
+    // The tests run in parallel; building the oracle twice at once breaks both builds.
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        if !path.exists() {
+            let _ = Command::new(repo().join("scripts/build-helm-oracle.sh"))
+                .arg(&path)
+                .status();
+        }
+    });
     if path.exists() {
         return Some(path);
     }
