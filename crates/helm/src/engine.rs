@@ -225,6 +225,29 @@ pub fn funcs() -> Funcs {
             Ok(Value::string(yaml::to_json(&v).unwrap_or_default()))
         }),
     );
+    f.insert(
+        "mustToYaml".into(),
+        native(
+            "mustToYaml",
+            one(Type::Any),
+            "func(interface {}) string",
+            |a| {
+                // Helm panics on a marshalling error: the call fails with it.
+                yaml::must_to_yaml(&a.first().cloned().unwrap_or_default())
+                    .map(Value::string)
+                    .map_err(|e| e.to_string())
+            },
+        ),
+    );
+    f.insert(
+        "toToml".into(),
+        native("toToml", one(Type::Any), "func(interface {}) string", |a| {
+            // BurntSushi's encoder error is the result; Go panics only on a nil value.
+            yaml::helm_to_toml(&a.first().cloned().unwrap_or_default())
+                .map(Value::string)
+                .map_err(|e| e.to_string())
+        }),
+    );
     // Sprig's JSON functions Helm keeps: `to*` print "" on error, except toRawJson, which
     // panics (an error calling it); `must*` return the error.
     type NativeBody = fn(&[Value]) -> Result<Value, String>;
@@ -497,6 +520,48 @@ mod tests {
             Ok(vec![
                 r#"map[a:1 self:map[...]]|map[string]interface {}{"a":1, "self":map[string]interface {}{...}}|||1|true"#.to_string()
             ])
+        );
+    }
+
+    #[test]
+    fn must_functions_fail_where_their_plain_forms_print_nothing() {
+        let one = |text: &str| {
+            render(&[t("c/templates/a.yaml", text, true)], Options::default())
+                .map(|files| files.get("c/templates/a.yaml").cloned().unwrap_or_default())
+        };
+        let nan = "(dict \"x\" (float64 \"NaN\"))";
+        assert_eq!(
+            one(&format!("[{{{{ toYaml {nan} }}}}]")),
+            Ok("[]".to_string())
+        );
+        assert_eq!(
+            one(&format!("[{{{{ toPrettyJson {nan} }}}}]")),
+            Ok("[]".to_string())
+        );
+        assert_eq!(
+            one("{{ mustToYaml (dict \"a\" 1) }}"),
+            Ok("a: 1".to_string())
+        );
+        for f in [
+            "mustToYaml",
+            "mustToJson",
+            "mustToPrettyJson",
+            "mustToRawJson",
+            "toRawJson",
+        ] {
+            let err = one(&format!("{{{{ {f} {nan} }}}}"))
+                .err()
+                .unwrap_or_default();
+            assert!(
+                err.contains(&format!("error calling {f}:"))
+                    && err.contains("json: unsupported value: NaN"),
+                "{f}: {err}"
+            );
+        }
+        let err = one("{{ mustFromJson \"{\" }}").err().unwrap_or_default();
+        assert!(
+            err.contains("error calling mustFromJson: unexpected end of JSON input"),
+            "{err}"
         );
     }
 
