@@ -353,7 +353,11 @@ pub struct TemplateArgs {
     #[arg(long, value_name = "PROGRAM")]
     pub post_renderer: Option<String>,
     /// Arguments for the post-renderer. Repeatable.
-    #[arg(long = "post-renderer-args", value_name = "ARG", allow_hyphen_values = true)]
+    #[arg(
+        long = "post-renderer-args",
+        value_name = "ARG",
+        allow_hyphen_values = true
+    )]
     pub post_renderer_args: Vec<String>,
     /// Write the manifests to files under this folder instead of printing them.
     #[arg(long, value_name = "DIR")]

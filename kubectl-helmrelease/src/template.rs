@@ -214,7 +214,9 @@ fn post_render(
             let _ = stdin.write_all(&input);
         })
     });
-    let out = child.wait_with_output().map_err(|e| failed(format!(": {e}")))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| failed(format!(": {e}")))?;
     if let Some(feeder) = feeder {
         let _ = feeder.join();
     }
