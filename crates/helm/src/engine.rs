@@ -524,6 +524,43 @@ mod tests {
     }
 
     #[test]
+    fn the_function_table_is_helms() {
+        // Helm 3.21's: Sprig 3.3's text functions without env and expandenv, and Helm's own.
+        // Checked against the Go oracle's table; a name missing here fails charts with
+        // "function ... not defined".
+        const HELM: &str = "
+        abbrev abbrevboth add add1 add1f addf adler32sum ago all any append atoi b32dec b32enc
+        b64dec b64enc base bcrypt biggest buildCustomCert camelcase cat ceil chunk clean coalesce
+        compact concat contains date dateInZone dateModify date_in_zone date_modify decryptAES
+        deepCopy deepEqual default derivePassword dict dig dir div divf duration durationRound
+        empty encryptAES ext fail first float64 floor fromJson fromJsonArray fromYaml
+        fromYamlArray genCA genCAWithKey genPrivateKey genSelfSignedCert genSelfSignedCertWithKey
+        genSignedCert genSignedCertWithKey get getHostByName has hasKey hasPrefix hasSuffix hello
+        htmlDate htmlDateInZone htpasswd include indent initial initials int int64 isAbs join
+        kebabcase keys kindIs kindOf last list lookup lower max maxf merge mergeOverwrite min
+        minf mod mul mulf mustAppend mustChunk mustCompact mustDateModify mustDeepCopy mustFirst
+        mustFromJson mustHas mustInitial mustLast mustMerge mustMergeOverwrite mustPrepend
+        mustPush mustRegexFind mustRegexFindAll mustRegexMatch mustRegexReplaceAll
+        mustRegexReplaceAllLiteral mustRegexSplit mustRest mustReverse mustSlice mustToDate
+        mustToJson mustToPrettyJson mustToRawJson mustToYaml mustUniq mustWithout
+        must_date_modify nindent nospace now omit osBase osClean osDir osExt osIsAbs pick pluck
+        plural prepend push quote randAlpha randAlphaNum randAscii randBytes randInt randNumeric
+        regexFind regexFindAll regexMatch regexQuoteMeta regexReplaceAll regexReplaceAllLiteral
+        regexSplit repeat replace required rest reverse round semver semverCompare seq set
+        sha1sum sha256sum sha512sum shuffle slice snakecase sortAlpha split splitList splitn
+        squote sub subf substr swapcase ternary title toDate toDecimal toJson toPrettyJson
+        toRawJson toString toStrings toToml toYaml tpl trim trimAll trimPrefix trimSuffix trimall
+        trunc tuple typeIs typeIsLike typeOf uniq unixEpoch unset until untilStep untitle upper
+        urlJoin urlParse uuidv4 values without wrap wrapWith
+        ";
+        let mut ours: Vec<String> = funcs().keys().cloned().collect();
+        ours.sort();
+        let mut helm: Vec<&str> = HELM.split_whitespace().collect();
+        helm.sort_unstable();
+        assert_eq!(ours, helm);
+    }
+
+    #[test]
     fn must_functions_fail_where_their_plain_forms_print_nothing() {
         let one = |text: &str| {
             render(&[t("c/templates/a.yaml", text, true)], Options::default())
