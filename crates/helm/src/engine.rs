@@ -525,9 +525,10 @@ mod tests {
 
     #[test]
     fn the_function_table_is_helms() {
-        // Helm 3.21's: Sprig 3.3's text functions without env and expandenv, and Helm's own.
-        // Checked against the Go oracle's table; a name missing here fails charts with
-        // "function ... not defined".
+        // Sprig 3.3's text functions without env and expandenv, and Helm's own, as the Go
+        // oracle's table has them (plus Sprig 3.3's sha512sum and Helm's mustToYaml). A name
+        // missing here fails charts with "function ... not defined". Helm 3.21 also has
+        // toYamlPretty and fromToml, which are not implemented yet.
         const HELM: &str = "
         abbrev abbrevboth add add1 add1f addf adler32sum ago all any append atoi b32dec b32enc
         b64dec b64enc base bcrypt biggest buildCustomCert camelcase cat ceil chunk clean coalesce
