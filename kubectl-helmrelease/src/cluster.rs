@@ -253,6 +253,40 @@ impl Cluster {
         }
     }
 
+    /// The list object of a kind in a namespace (all namespaces when empty, or for
+    /// cluster-scoped kinds), as one request returns it: what Helm's `lookup` gives for an
+    /// empty name. `None` when the cluster does not serve the kind.
+    pub fn get_list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+    ) -> Result<Option<Value>> {
+        let Some((plural, namespaced)) = self.scope(api_version, kind)? else {
+            return Ok(None);
+        };
+        let base = if api_version.contains('/') {
+            format!("/apis/{api_version}")
+        } else {
+            format!("/api/{api_version}")
+        };
+        let url = if namespaced && !namespace.is_empty() {
+            format!("{base}/namespaces/{namespace}/{plural}")
+        } else {
+            format!("{base}/{plural}")
+        };
+        match self.request(&url) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if status_code(&e) == Some(404) => Ok(None),
+            Err(e) => Err(explain(
+                e,
+                "list",
+                &plural,
+                Some(namespace).filter(|n| namespaced && !n.is_empty()),
+            )),
+        }
+    }
+
     /// Whether objects of this kind are namespaced, from discovery; `None` for kinds the cluster
     /// does not serve.
     pub fn namespaced(&self, api_version: &str, kind: &str) -> Result<Option<bool>> {

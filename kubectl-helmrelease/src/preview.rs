@@ -154,6 +154,8 @@ pub fn preview(
     let options = TemplateOptions {
         release_name: release_name.clone(),
         namespace: target_ns.clone(),
+        // Flux renders with Helm's lookup against the cluster; so does the preview.
+        lookup: Some(session.lookup()),
         ..TemplateOptions::default()
     };
     let rendered = render::render_with_values(chart, &user_values, &options).map_err(|e| {

@@ -7,6 +7,7 @@ use crate::input::{self, BrokenRelease, Inventory, SourcedObject};
 use crate::{Context, Result};
 use helmrelease_release::StoredRelease;
 use serde_json::Value;
+use std::rc::Rc;
 
 /// Release revisions read for a command.
 #[derive(Debug, Default)]
@@ -28,8 +29,9 @@ pub struct Session {
 #[derive(Debug)]
 enum Backend {
     Files(Inventory),
-    /// A cluster, and the kind Helm stores releases in there.
-    Cluster(Cluster, &'static cluster::Resource),
+    /// A cluster (shared with the `lookup` of previews), and the kind Helm stores releases
+    /// in there.
+    Cluster(Rc<Cluster>, &'static cluster::Resource),
 }
 
 /// Kinds that make up the Flux side of an audit, besides HelmReleases.
@@ -99,7 +101,7 @@ impl Session {
             )
         };
         Ok(Session {
-            backend: Backend::Cluster(cluster, driver),
+            backend: Backend::Cluster(Rc::new(cluster), driver),
             namespace,
         })
     }
@@ -110,6 +112,55 @@ impl Session {
             backend: Backend::Files(inventory),
             namespace,
         }
+    }
+
+    /// Helm's `lookup` over this session's objects: the cluster's, or those in the files
+    /// (so a preview renders charts that look up existing objects as Flux would).
+    pub fn lookup(&self) -> helmrelease_helm::engine::Lookup {
+        let lookup: Rc<helmrelease_helm::engine::LookupFn> = match &self.backend {
+            Backend::Cluster(cluster, _) => {
+                let cluster = Rc::clone(cluster);
+                Rc::new(
+                    move |api_version: &str, kind: &str, namespace: &str, name: &str| {
+                        let found = if name.is_empty() {
+                            cluster.get_list(api_version, kind, namespace)
+                        } else {
+                            cluster.get(api_version, kind, namespace, name)
+                        };
+                        found.map_err(|e| e.to_string())
+                    },
+                )
+            }
+            Backend::Files(inv) => {
+                let objects: Rc<Vec<Value>> =
+                    Rc::new(inv.objects.iter().map(|o| o.object.clone()).collect());
+                Rc::new(
+                    move |api_version: &str, kind: &str, namespace: &str, name: &str| {
+                        let wanted = |o: &&Value| {
+                            let ns = str_at(o, "/metadata/namespace");
+                            str_at(o, "/kind") == kind
+                                && group_of(&str_at(o, "/apiVersion")) == group_of(api_version)
+                                && (namespace.is_empty() || ns.is_empty() || ns == namespace)
+                        };
+                        let mut matching = objects.iter().filter(wanted);
+                        Ok(if name.is_empty() {
+                            let items: Vec<Value> = matching.cloned().collect();
+                            Some(serde_json::json!({
+                                "apiVersion": api_version,
+                                "kind": format!("{kind}List"),
+                                "metadata": {"resourceVersion": ""},
+                                "items": items,
+                            }))
+                        } else {
+                            matching
+                                .find(|o| str_at(o, "/metadata/name") == name)
+                                .cloned()
+                        })
+                    },
+                )
+            }
+        };
+        helmrelease_helm::engine::Lookup(lookup)
     }
 
     /// Whether objects come from files.

@@ -55,6 +55,8 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
         is_upgrade: args.is_upgrade,
         show_only: args.show_only.clone(),
         skip_schema_validation: args.skip_schema_validation,
+        // `helm template` renders offline: lookup finds nothing.
+        lookup: None,
     };
     let version = args.version.as_deref().unwrap_or_default();
     let chart = match &args.repo {

@@ -34,7 +34,8 @@ fn chart_dir(dir: &Path, version: &str) -> PathBuf {
         std::fs::remove_file(out.join("templates/service.yaml")).unwrap();
         std::fs::write(
             out.join("templates/settings.yaml"),
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  mode: fast\n",
+            // `lookup` reads the cluster when Flux renders, and so in the preview.
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  mode: fast\n  namespaceFound: {{ dig \"metadata\" \"name\" \"none\" (lookup \"v1\" \"Namespace\" \"\" .Release.Namespace) | quote }}\n  repositories: {{ dig \"items\" (list) (lookup \"source.toolkit.fluxcd.io/v1\" \"HelmRepository\" .Release.Namespace \"\") | len | quote }}\n",
         )
         .unwrap();
     }
@@ -325,6 +326,8 @@ fn scenario(kc: &Path, work: &Path) {
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("added: ConfigMap apps/web-settings"), "{out}");
     assert!(out.contains("removed: Service apps/web-webapp"), "{out}");
+    assert!(out.contains("+  namespaceFound: apps\n"), "{out}");
+    assert!(out.contains("+  repositories: \"1\""), "{out}");
     assert!(
         out.contains("webapp-1.0.0 (revision 1, deployed) -> webapp-1.1.0"),
         "{out}"

@@ -39,10 +39,65 @@ pub struct RenderTemplate {
 }
 
 /// Engine options.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// `missingkey=error` instead of `zero` (`helm template --strict`-like linting).
     pub strict: bool,
+    /// What `lookup` asks; without one nothing exists, as in `helm template`.
+    pub lookup: Option<Lookup>,
+}
+
+/// A cluster for Helm's `lookup apiVersion kind namespace name`: the object (or, for an empty
+/// name, the whole list object) as the API server returns it, `None` when it does not exist;
+/// an error fails the template, as in Helm.
+pub type LookupFn = dyn Fn(&str, &str, &str, &str) -> Result<Option<serde_json::Value>, String>;
+
+/// A shared [`LookupFn`].
+#[derive(Clone)]
+pub struct Lookup(pub Rc<LookupFn>);
+
+impl std::fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lookup(..)")
+    }
+}
+
+impl Function for Lookup {
+    fn call(&self, args: &[Value]) -> Result<Value, String> {
+        let arg = |i| str_arg(args, i);
+        Ok(match (self.0)(&arg(0), &arg(1), &arg(2), &arg(3))? {
+            Some(object) => unstructured(&object),
+            None => Value::Map(Map::new()),
+        })
+    }
+
+    fn signature(&self) -> Signature {
+        Signature::fixed(&[Type::String, Type::String, Type::String, Type::String])
+    }
+
+    fn type_name(&self) -> String {
+        "func(string, string, string, string) (map[string]interface {}, error)".into()
+    }
+}
+
+/// An object as client-go's unstructured decoding gives it: integers `int64`, other numbers
+/// `float64`.
+fn unstructured(json: &serde_json::Value) -> Value {
+    match json {
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i, helmrelease_gotmpl::IntType::Int64),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::Array(items) => {
+            Value::List(Rc::new(items.iter().map(unstructured).collect()))
+        }
+        serde_json::Value::Object(map) => Value::Map(
+            map.iter()
+                .map(|(k, v)| (k.clone(), unstructured(v)))
+                .collect(),
+        ),
+        other => Value::from_json(other),
+    }
 }
 
 /// Renders every template marked `render`; the result maps template names to output.
@@ -69,6 +124,11 @@ pub fn render_each(
         MissingKey::Zero
     });
     set.funcs(&funcs());
+    if let Some(lookup) = &options.lookup {
+        let mut live = Funcs::new();
+        live.insert("lookup".into(), Rc::new(lookup.clone()) as Rc<dyn Function>);
+        set.funcs(&live);
+    }
     let mut order: Vec<&RenderTemplate> = templates.iter().collect();
     // Deeper paths first; within a depth, reverse lexical order (Helm's sortTemplates).
     order.sort_by(|a, b| {
@@ -520,6 +580,45 @@ mod tests {
             Ok(vec![
                 r#"map[a:1 self:map[...]]|map[string]interface {}{"a":1, "self":map[string]interface {}{...}}|||1|true"#.to_string()
             ])
+        );
+    }
+
+    #[test]
+    fn lookup_reads_the_given_cluster_and_nothing_without_one() {
+        let text = r#"{{ (lookup "apps/v1" "Deployment" "ns" "web").spec.replicas | typeOf }} {{ (lookup "apps/v1" "Deployment" "ns" "web").spec.replicas }} {{ lookup "v1" "Secret" "ns" "gone" | len }} {{ (lookup "v1" "ConfigMap" "ns" "").items | len }}"#;
+        let cluster = Lookup(Rc::new(
+            |api_version: &str, kind: &str, _: &str, name: &str| {
+                Ok(match (api_version, kind, name) {
+                    ("apps/v1", "Deployment", "web") => {
+                        Some(serde_json::json!({"spec": {"replicas": 3}}))
+                    }
+                    ("v1", "ConfigMap", "") => Some(serde_json::json!({"items": [{}, {}]})),
+                    _ => None,
+                })
+            },
+        ));
+        let run = |lookup: Option<Lookup>| {
+            render(
+                &[t("c/templates/a.yaml", text, true)],
+                Options {
+                    lookup,
+                    ..Options::default()
+                },
+            )
+            .map(|files| files.get("c/templates/a.yaml").cloned().unwrap_or_default())
+        };
+        assert_eq!(run(Some(cluster)), Ok("int64 3 0 2".to_string()));
+        // Offline (`helm template`): every lookup is an empty map.
+        assert!(
+            run(None).is_err_and(|e| e.contains("nil pointer evaluating interface {}.replicas"))
+        );
+        let failing = Lookup(Rc::new(|_: &str, _: &str, _: &str, _: &str| {
+            Err("secrets is forbidden".to_string())
+        }));
+        let err = run(Some(failing)).err().unwrap_or_default();
+        assert!(
+            err.contains("error calling lookup: secrets is forbidden"),
+            "{err}"
         );
     }
 

@@ -38,6 +38,9 @@ pub struct TemplateOptions {
     pub show_only: Vec<String>,
     /// `--skip-schema-validation`.
     pub skip_schema_validation: bool,
+    /// The cluster `lookup` reads, as in `helm install`/`upgrade` (and Flux); `None` renders
+    /// offline, as `helm template` does, where nothing exists.
+    pub lookup: Option<engine::Lookup>,
 }
 
 impl Default for TemplateOptions {
@@ -55,6 +58,7 @@ impl Default for TemplateOptions {
             is_upgrade: false,
             show_only: Vec::new(),
             skip_schema_validation: false,
+            lookup: None,
         }
     }
 }
@@ -165,7 +169,11 @@ pub fn render_with_values(
     // Documents are parsed for sorting while later templates render.
     let (files, heads) = std::thread::scope(|scope| {
         let prefetch = manifest::HeadPrefetch::start(scope);
-        let files = engine::render_each(&templates, engine::Options::default(), &mut |n, t| {
+        let engine_options = engine::Options {
+            lookup: options.lookup.clone(),
+            ..engine::Options::default()
+        };
+        let files = engine::render_each(&templates, engine_options, &mut |n, t| {
             prefetch.submit(n, t)
         });
         (files, prefetch.finish())
