@@ -151,9 +151,23 @@ pub fn preview(
         .map(|c| c.filename)
         .collect();
     let user_values = compose_values(session, obj, &hr_namespace)?;
+    let releases = session.releases(Some(&storage_ns), Some(&release_name))?;
+    let history =
+        helmrelease_release::history::find(&releases.releases, &release_name, Some(&storage_ns));
+    let deployed = history.first().and_then(|h| h.last_deployed());
+    // With a deployed release, Flux upgrades: `.Release.IsUpgrade`, and the revision after the
+    // newest stored one, as Helm's upgrade numbers it.
+    let latest_revision = history
+        .first()
+        .and_then(|h| h.latest())
+        .map(|r| r.release.version);
     let options = TemplateOptions {
         release_name: release_name.clone(),
         namespace: target_ns.clone(),
+        is_upgrade: deployed.is_some(),
+        revision: latest_revision
+            .filter(|_| deployed.is_some())
+            .map_or(1, |v| v + 1),
         // Flux renders with Helm's lookup against the cluster; so does the preview.
         lookup: Some(session.lookup()),
         ..TemplateOptions::default()
@@ -178,10 +192,6 @@ pub fn preview(
     }
     apply_common_metadata(obj, &mut desired);
 
-    let releases = session.releases(Some(&storage_ns), Some(&release_name))?;
-    let history =
-        helmrelease_release::history::find(&releases.releases, &release_name, Some(&storage_ns));
-    let deployed = history.first().and_then(|h| h.last_deployed());
     let (old_objects, old_values, deployed_side) = match deployed {
         Some(d) => (
             parse_manifest(&d.release.manifest, &d.describe()).map_err(|e| Error::Parse {

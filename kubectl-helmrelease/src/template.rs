@@ -57,6 +57,7 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
         skip_schema_validation: args.skip_schema_validation,
         // `helm template` renders offline: lookup finds nothing.
         lookup: None,
+        revision: 1,
     };
     let version = args.version.as_deref().unwrap_or_default();
     let chart = match &args.repo {

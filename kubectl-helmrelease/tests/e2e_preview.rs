@@ -35,7 +35,7 @@ fn chart_dir(dir: &Path, version: &str) -> PathBuf {
         std::fs::write(
             out.join("templates/settings.yaml"),
             // `lookup` reads the cluster when Flux renders, and so in the preview.
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  mode: fast\n  namespaceFound: {{ dig \"metadata\" \"name\" \"none\" (lookup \"v1\" \"Namespace\" \"\" .Release.Namespace) | quote }}\n  repositories: {{ dig \"items\" (list) (lookup \"source.toolkit.fluxcd.io/v1\" \"HelmRepository\" .Release.Namespace \"\") | len | quote }}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  mode: fast\n  namespaceFound: {{ dig \"metadata\" \"name\" \"none\" (lookup \"v1\" \"Namespace\" \"\" .Release.Namespace) | quote }}\n  repositories: {{ dig \"items\" (list) (lookup \"source.toolkit.fluxcd.io/v1\" \"HelmRepository\" .Release.Namespace \"\") | len | quote }}\n  upgrade: {{ .Release.IsUpgrade | quote }}\n  revision: {{ .Release.Revision | quote }}\n",
         )
         .unwrap();
     }
@@ -328,6 +328,9 @@ fn scenario(kc: &Path, work: &Path) {
     assert!(out.contains("removed: Service apps/web-webapp"), "{out}");
     assert!(out.contains("+  namespaceFound: apps\n"), "{out}");
     assert!(out.contains("+  repositories: \"1\""), "{out}");
+    // Flux upgrades an installed release: rendered as Helm renders revision 2 of an upgrade.
+    assert!(out.contains("+  upgrade: \"true\""), "{out}");
+    assert!(out.contains("+  revision: \"2\""), "{out}");
     assert!(
         out.contains("webapp-1.0.0 (revision 1, deployed) -> webapp-1.1.0"),
         "{out}"

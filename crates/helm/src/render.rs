@@ -38,6 +38,9 @@ pub struct TemplateOptions {
     pub show_only: Vec<String>,
     /// `--skip-schema-validation`.
     pub skip_schema_validation: bool,
+    /// `.Release.Revision`: 1 for `helm template` and installs, the last revision plus one
+    /// for an upgrade.
+    pub revision: i64,
     /// The cluster `lookup` reads, as in `helm install`/`upgrade` (and Flux); `None` renders
     /// offline, as `helm template` does, where nothing exists.
     pub lookup: Option<engine::Lookup>,
@@ -58,6 +61,7 @@ impl Default for TemplateOptions {
             is_upgrade: false,
             show_only: Vec::new(),
             skip_schema_validation: false,
+            revision: 1,
             lookup: None,
         }
     }
@@ -157,7 +161,7 @@ pub fn render_with_values(
         release: objects::release(
             &options.release_name,
             &options.namespace,
-            1,
+            options.revision,
             options.is_upgrade,
         ),
         capabilities: objects::capabilities(&kube_version, &api_versions),
