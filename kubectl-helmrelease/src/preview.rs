@@ -313,7 +313,11 @@ fn load_chart(
 ) -> Result<helmrelease_helm::chart::Chart> {
     let load_err = |e: helmrelease_helm::Error| Error::Usage(e.to_string());
     if let Some(path) = &source.local {
-        return helmrelease_helm::chart::load(path).map_err(load_err);
+        let mut chart = helmrelease_helm::chart::load(path).map_err(load_err)?;
+        if let Some(spec) = hr.pointer("/spec/chart/spec") {
+            apply_values_files(&mut chart, spec)?;
+        }
+        return Ok(chart);
     }
     let spec = match hr.pointer("/spec/chartRef") {
         Some(chart_ref) => {
@@ -408,7 +412,56 @@ fn load_chart(
     };
     let fetched = helmrelease_sources::repo::fetch_chart(&url, &chart, &version, &options)
         .map_err(|e| Error::Usage(e.to_string()))?;
-    helmrelease_helm::chart::load_archive(&fetched.bytes).map_err(load_err)
+    let mut chart = helmrelease_helm::chart::load_archive(&fetched.bytes).map_err(load_err)?;
+    apply_values_files(&mut chart, &spec)?;
+    Ok(chart)
+}
+
+/// Flux's `valuesFiles` (of `spec.chart.spec` or a HelmChart): the chart's files at those
+/// paths, deep-merged in order (`values.yaml` names the chart's own), become its default
+/// values, as source-controller re-packages the chart. A missing file is an error unless
+/// `ignoreMissingValuesFiles`; the messages are source-controller's.
+fn apply_values_files(chart: &mut helmrelease_helm::chart::Chart, spec: &Value) -> Result<()> {
+    use helmrelease_helm::values::merge_maps;
+    let paths: Vec<&str> = spec
+        .pointer("/valuesFiles")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let ignore_missing = spec
+        .pointer("/ignoreMissingValuesFiles")
+        .and_then(Value::as_bool)
+        == Some(true);
+    let mut merged: Option<TValue> = None;
+    for path in paths {
+        let clean = helmrelease_sprig::path_clean(path);
+        let values = if clean == "values.yaml" {
+            chart.values.clone()
+        } else {
+            let Some(file) = chart.files.iter().find(|f| f.name == clean) else {
+                if ignore_missing {
+                    continue;
+                }
+                return Err(Error::Usage(format!(
+                    "no values file found at path '{path}'"
+                )));
+            };
+            helmrelease_helm::yaml::from_yaml(&String::from_utf8_lossy(&file.data)).map_err(
+                |e| Error::Usage(format!("unmarshaling values from '{path}' failed: {e}")),
+            )?
+        };
+        let base = merged.unwrap_or_else(|| TValue::from_json(&serde_json::json!({})));
+        merged = Some(merge_maps(&base, &values));
+    }
+    if let Some(values) = merged {
+        chart.raw_values = helmrelease_helm::yaml::to_yaml(&values)
+            .ok()
+            .map(String::into_bytes);
+        chart.values = values;
+    }
+    Ok(())
 }
 
 /// The chart an OCIRepository (`spec.chartRef`) points at: `spec.url` is the chart itself,
@@ -670,6 +723,57 @@ mod tests {
     use super::*;
     use crate::input::Inventory;
     use serde_json::json;
+
+    #[test]
+    fn values_files_replace_the_chart_defaults_as_source_controller_merges_them() {
+        use helmrelease_helm::chart::{File, load_files};
+        let file = |name: &str, data: &str| File {
+            name: name.into(),
+            data: data.as_bytes().to_vec(),
+        };
+        let chart = || {
+            load_files(vec![
+                file("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+                file(
+                    "values.yaml",
+                    "replicas: 1\nimage: {repo: web, tag: '1'}\nkeep: yes\n",
+                ),
+                file(
+                    "values-prod.yaml",
+                    "replicas: 3\nimage: {tag: '2'}\nkeep: null\n",
+                ),
+                file("bad.yaml", "a: [\n"),
+            ])
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let values = |spec: Value| {
+            let mut c = chart();
+            apply_values_files(&mut c, &spec).map(|()| c.values.to_json())
+        };
+        assert_eq!(
+            values(json!({"valuesFiles": ["values.yaml", "./values-prod.yaml"]})).ok(),
+            Some(json!({"replicas": 3.0, "image": {"repo": "web", "tag": "2"}, "keep": null}))
+        );
+        // Without values.yaml in the list, the chart's own defaults are gone.
+        assert_eq!(
+            values(json!({"valuesFiles": ["values-prod.yaml"]})).ok(),
+            Some(json!({"replicas": 3.0, "image": {"tag": "2"}, "keep": null}))
+        );
+        let err = |spec: Value| values(spec).err().map(|e| e.to_string());
+        assert_eq!(
+            err(json!({"valuesFiles": ["values-dev.yaml"]})),
+            Some("no values file found at path 'values-dev.yaml'".into())
+        );
+        assert!(
+            err(json!({"valuesFiles": ["bad.yaml"]}))
+                .is_some_and(|e| e.starts_with("unmarshaling values from 'bad.yaml' failed: "))
+        );
+        assert_eq!(
+            values(json!({"valuesFiles": ["values-dev.yaml"], "ignoreMissingValuesFiles": true}))
+                .ok(),
+            Some(json!({"replicas": 1.0, "image": {"repo": "web", "tag": "1"}, "keep": true}))
+        );
+    }
 
     #[test]
     fn docker_config_secrets_give_the_registry_host_credentials() {
