@@ -24,6 +24,8 @@ pub struct Cluster {
     pub default_namespace: String,
     /// Scope of kinds looked up so far: `true` when namespaced.
     scopes: std::sync::Mutex<HashMap<(String, String), Scope>>,
+    /// The server's version and API versions, once discovered.
+    capabilities: std::sync::OnceLock<(String, Vec<String>)>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -147,6 +149,7 @@ impl Cluster {
             runtime,
             default_namespace,
             scopes: std::sync::Mutex::new(HashMap::new()),
+            capabilities: std::sync::OnceLock::new(),
         })
     }
 
@@ -285,6 +288,63 @@ impl Cluster {
                 Some(namespace).filter(|n| namespaced && !n.is_empty()),
             )),
         }
+    }
+
+    /// What Helm's `.Capabilities` says of this cluster, as Helm's `getCapabilities` reads it:
+    /// the server's `gitVersion`, and every served `group/version` and `group/version/Kind`.
+    pub fn capabilities(&self) -> Result<(String, Vec<String>)> {
+        if let Some(known) = self.capabilities.get() {
+            return Ok(known.clone());
+        }
+        let get = |url: &str| {
+            self.request(url)
+                .map_err(|e| explain(e, "discover", "the API", None))
+        };
+        let version = get("/version")?;
+        let git_version = version
+            .get("gitVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let mut group_versions: Vec<(String, String)> = Vec::new();
+        if let Some(core) = get("/api")?.get("versions").and_then(Value::as_array) {
+            for v in core.iter().filter_map(Value::as_str) {
+                group_versions.push((v.to_string(), format!("/api/{v}")));
+            }
+        }
+        for group in get("/apis")?
+            .get("groups")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for gv in group
+                .get("versions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.get("groupVersion").and_then(Value::as_str))
+            {
+                group_versions.push((gv.to_string(), format!("/apis/{gv}")));
+            }
+        }
+        let mut versions = std::collections::BTreeSet::new();
+        for (gv, url) in group_versions {
+            for resource in get(&url)?
+                .get("resources")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(kind) = resource.get("kind").and_then(Value::as_str) {
+                    versions.insert(format!("{gv}/{kind}"));
+                }
+            }
+            versions.insert(gv);
+        }
+        let found = (git_version, versions.into_iter().collect::<Vec<_>>());
+        let _ = self.capabilities.set(found.clone());
+        Ok(found)
     }
 
     /// Whether objects of this kind are namespaced, from discovery; `None` for kinds the cluster

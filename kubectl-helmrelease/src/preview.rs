@@ -161,9 +161,14 @@ pub fn preview(
         .first()
         .and_then(|h| h.latest())
         .map(|r| r.release.version);
+    let (kube_version, api_versions, cluster_api_versions) = session.capabilities()?;
     let options = TemplateOptions {
         release_name: release_name.clone(),
         namespace: target_ns.clone(),
+        // `.Capabilities` as Flux renders them: the cluster's version and APIs.
+        kube_version,
+        api_versions,
+        cluster_api_versions,
         is_upgrade: deployed.is_some(),
         revision: latest_revision
             .filter(|_| deployed.is_some())
@@ -253,10 +258,33 @@ pub fn preview(
         "values (desired)",
         context,
     );
+    // Only the hooks of the action Flux would take (install, or upgrade of an installed
+    // release), unless that action disables hooks; test hooks run in Flux's test action.
+    let action = if deployed_side.is_some() {
+        "upgrade"
+    } else {
+        "install"
+    };
+    let hooks_disabled = obj
+        .pointer(&format!("/spec/{action}/disableHooks"))
+        .and_then(Value::as_bool)
+        == Some(true);
     let hooks = rendered
         .hooks
         .iter()
-        .map(|h| format!("{}/{} ({})", h.kind, h.name, h.events.join(", ")))
+        .filter_map(|h| {
+            let events: Vec<&str> = h
+                .events
+                .iter()
+                .map(String::as_str)
+                .filter(|e| {
+                    *e == "test"
+                        || (!hooks_disabled
+                            && (*e == format!("pre-{action}") || *e == format!("post-{action}")))
+                })
+                .collect();
+            (!events.is_empty()).then(|| format!("{}/{} ({})", h.kind, h.name, events.join(", ")))
+        })
         .collect();
     // Flux's defaults: CRDs are created on install and skipped on upgrade.
     let crds = if crd_files.is_empty() {

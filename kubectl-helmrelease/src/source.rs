@@ -163,6 +163,40 @@ impl Session {
         helmrelease_helm::engine::Lookup(lookup)
     }
 
+    /// What `.Capabilities` should say when rendering for this session, as Flux renders in
+    /// the cluster: the cluster's version and exactly its API versions (`true`); from files,
+    /// Helm's defaults plus the API versions of the CustomResourceDefinitions in them
+    /// (`false`: additions, and no version).
+    pub fn capabilities(&self) -> Result<(Option<String>, Vec<String>, bool)> {
+        match &self.backend {
+            Backend::Cluster(cluster, _) => {
+                let (version, api_versions) = cluster.capabilities()?;
+                Ok((Some(version).filter(|v| !v.is_empty()), api_versions, true))
+            }
+            Backend::Files(inv) => {
+                let mut api_versions = Vec::new();
+                for o in inv.objects.iter().map(|o| &o.object) {
+                    if str_at(o, "/kind") != "CustomResourceDefinition" {
+                        continue;
+                    }
+                    let (group, kind) = (str_at(o, "/spec/group"), str_at(o, "/spec/names/kind"));
+                    for v in o
+                        .pointer("/spec/versions")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter(|v| v.get("served").and_then(Value::as_bool) != Some(false))
+                        .filter_map(|v| v.get("name").and_then(Value::as_str))
+                    {
+                        api_versions.push(format!("{group}/{v}"));
+                        api_versions.push(format!("{group}/{v}/{kind}"));
+                    }
+                }
+                Ok((None, api_versions, false))
+            }
+        }
+    }
+
     /// Whether objects come from files.
     pub fn is_files(&self) -> bool {
         matches!(self.backend, Backend::Files(_))

@@ -48,6 +48,7 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
         },
         kube_version: args.kube_version.clone(),
         api_versions: args.api_versions.clone(),
+        cluster_api_versions: false,
         include_crds: args.include_crds,
         skip_crds: args.skip_crds,
         skip_tests: args.skip_tests,

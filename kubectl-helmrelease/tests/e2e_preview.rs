@@ -35,7 +35,7 @@ fn chart_dir(dir: &Path, version: &str) -> PathBuf {
         std::fs::write(
             out.join("templates/settings.yaml"),
             // `lookup` reads the cluster when Flux renders, and so in the preview.
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  mode: fast\n  namespaceFound: {{ dig \"metadata\" \"name\" \"none\" (lookup \"v1\" \"Namespace\" \"\" .Release.Namespace) | quote }}\n  repositories: {{ dig \"items\" (list) (lookup \"source.toolkit.fluxcd.io/v1\" \"HelmRepository\" .Release.Namespace \"\") | len | quote }}\n  upgrade: {{ .Release.IsUpgrade | quote }}\n  revision: {{ .Release.Revision | quote }}\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  mode: fast\n  namespaceFound: {{ dig \"metadata\" \"name\" \"none\" (lookup \"v1\" \"Namespace\" \"\" .Release.Namespace) | quote }}\n  repositories: {{ dig \"items\" (list) (lookup \"source.toolkit.fluxcd.io/v1\" \"HelmRepository\" .Release.Namespace \"\") | len | quote }}\n  upgrade: {{ .Release.IsUpgrade | quote }}\n  revision: {{ .Release.Revision | quote }}\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  apis: {{ list (.Capabilities.APIVersions.Has \"helm.toolkit.fluxcd.io/v2/HelmRelease\") (.Capabilities.APIVersions.Has \"apps/v1\") (.Capabilities.APIVersions.Has \"policy/v1beta1\") | toJson | quote }}\n",
         )
         .unwrap();
     }
@@ -331,6 +331,15 @@ fn scenario(kc: &Path, work: &Path) {
     // Flux upgrades an installed release: rendered as Helm renders revision 2 of an upgrade.
     assert!(out.contains("+  upgrade: \"true\""), "{out}");
     assert!(out.contains("+  revision: \"2\""), "{out}");
+    // `.Capabilities` are the cluster's: its version, and exactly the APIs it serves (Flux's
+    // CRDs yes, Helm's default list no).
+    assert!(
+        out.contains("+  kube: v1.34.0-helmrelease-emulator\n"),
+        "{out}"
+    );
+    assert!(out.contains("+  apis: \"[true,true,false]\"\n"), "{out}");
+    // An upgrade runs no pre-install hook.
+    assert!(out.contains("Hooks that would run: Pod/web-webapp-test (test)\n"), "{out}");
     assert!(
         out.contains("webapp-1.0.0 (revision 1, deployed) -> webapp-1.1.0"),
         "{out}"
@@ -358,6 +367,7 @@ fn scenario(kc: &Path, work: &Path) {
     let (code, out, err) = kubectl(kc, &["helmrelease", "diff", "-f", &fresh], None);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("not installed ->"), "{out}");
+    assert!(out.contains("Job/migrate (pre-install)"), "{out}");
     assert!(
         out.contains(" 0 changed, ") || out.contains("0 changed,"),
         "{out}"

@@ -24,6 +24,8 @@ pub struct TemplateOptions {
     pub kube_version: Option<String>,
     /// `-a/--api-versions`, added to the defaults.
     pub api_versions: Vec<String>,
+    /// `api_versions` are a cluster's own (from discovery), not additions to Helm's defaults.
+    pub cluster_api_versions: bool,
     /// `--include-crds`.
     pub include_crds: bool,
     /// `--skip-crds`.
@@ -54,6 +56,7 @@ impl Default for TemplateOptions {
             values: ValueOptions::default(),
             kube_version: None,
             api_versions: Vec::new(),
+            cluster_api_versions: false,
             include_crds: false,
             skip_crds: false,
             skip_tests: false,
@@ -152,10 +155,14 @@ pub fn render_with_values(
         )));
     }
     let vals = values::prepare_with(&mut chart, &user, options.skip_schema_validation)?;
-    let mut api_versions: Vec<String> = objects::DEFAULT_API_VERSIONS
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut api_versions: Vec<String> = if options.cluster_api_versions {
+        Vec::new()
+    } else {
+        objects::DEFAULT_API_VERSIONS
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
     api_versions.extend(options.api_versions.iter().cloned());
     let top = TopLevel {
         release: objects::release(
