@@ -339,7 +339,10 @@ fn scenario(kc: &Path, work: &Path) {
     );
     assert!(out.contains("+  apis: \"[true,true,false]\"\n"), "{out}");
     // An upgrade runs no pre-install hook.
-    assert!(out.contains("Hooks that would run: Pod/web-webapp-test (test)\n"), "{out}");
+    assert!(
+        out.contains("Hooks that would run: Pod/web-webapp-test (test)\n"),
+        "{out}"
+    );
     assert!(
         out.contains("webapp-1.0.0 (revision 1, deployed) -> webapp-1.1.0"),
         "{out}"
