@@ -104,6 +104,10 @@ pub struct ChartSource {
     pub against_live: bool,
 }
 
+/// The labels helm-controller puts on every object it renders (its origin post-renderer).
+const ORIGIN_NAME: &str = "helm.toolkit.fluxcd.io/name";
+const ORIGIN_NAMESPACE: &str = "helm.toolkit.fluxcd.io/namespace";
+
 /// Previews one HelmRelease against what is deployed.
 pub fn preview(
     session: &mut Session,
@@ -194,6 +198,19 @@ pub fn preview(
                 "HelmRelease {hr_namespace}/{hr_name}: spec.postRenderers: {e}"
             ))
         })?;
+    }
+    // helm-controller's own post-renderer labels every object with its HelmRelease, after
+    // the user's kustomize patches and before commonMetadata.
+    for object in desired.iter_mut() {
+        if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            let labels = meta
+                .entry("labels")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Some(labels) = labels.as_object_mut() {
+                labels.insert(ORIGIN_NAME.into(), Value::String(hr_name.clone()));
+                labels.insert(ORIGIN_NAMESPACE.into(), Value::String(hr_namespace.clone()));
+            }
+        }
     }
     apply_common_metadata(obj, &mut desired);
 

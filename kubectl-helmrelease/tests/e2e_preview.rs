@@ -164,13 +164,38 @@ fn deployed_secret(chart: &Path, values_yaml: &str) -> String {
             ..Chart::default()
         }),
         config: user.to_json().as_object().cloned(),
-        manifest: rendered.manifest.clone(),
+        manifest: with_origin_labels(&rendered, "web", "apps"),
         version: 1,
         namespace: "apps".into(),
         ..Release::default()
     };
     let secret = storage::to_secret(&release, &ObjectOptions::default()).unwrap();
     serde_json::to_string(&secret).unwrap()
+}
+
+/// The release manifest as helm-controller stores it: its post-renderer labels every object
+/// with the HelmRelease.
+fn with_origin_labels(
+    rendered: &helmrelease_helm::render::Rendered,
+    name: &str,
+    namespace: &str,
+) -> String {
+    use helmrelease_gotmpl::Value as TValue;
+    let mut out = String::new();
+    for m in &rendered.manifests {
+        let mut doc = helmrelease_helm::yaml::from_yaml(&m.content)
+            .unwrap()
+            .to_json();
+        let labels = &mut doc["metadata"]["labels"];
+        if labels.is_null() {
+            *labels = serde_json::json!({});
+        }
+        labels["helm.toolkit.fluxcd.io/name"] = name.into();
+        labels["helm.toolkit.fluxcd.io/namespace"] = namespace.into();
+        let text = helmrelease_helm::yaml::to_yaml(&TValue::from_json(&doc)).unwrap();
+        out.push_str(&format!("---\n# Source: {}\n{}", m.name, text));
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
