@@ -330,7 +330,10 @@ impl Cluster {
         }
         let mut versions = std::collections::BTreeSet::new();
         for (gv, url) in group_versions {
-            for resource in get(&url)?
+            // As client-go's discovery (and so Helm): a group version whose resources cannot
+            // be read (an aggregated API that is down, say) still counts, without its kinds.
+            let resources = self.request(&url).unwrap_or_default();
+            for resource in resources
                 .get("resources")
                 .and_then(Value::as_array)
                 .into_iter()
