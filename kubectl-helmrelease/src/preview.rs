@@ -551,7 +551,18 @@ fn oci_repository_chart(
     };
     let fetched = helmrelease_sources::fetch_oci_chart(&url, "", &version, &options)
         .map_err(|e| Error::Usage(e.to_string()))?;
-    helmrelease_helm::chart::load_archive(&fetched.bytes).map_err(|e| Error::Usage(e.to_string()))
+    let mut chart = helmrelease_helm::chart::load_archive(&fetched.bytes)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    // helm-controller tracks the digest of an OCIRepository's artifact in the chart version
+    // (`1.2.3+<12 hex digits>`), so `.Chart.Version` (and the `helm.sh/chart` label) carry it.
+    // A version with build metadata of its own is left as it is.
+    if let Some(digest) = &fetched.manifest_digest
+        && !chart.metadata.version.contains('+')
+        && digest.len() >= 12
+    {
+        chart.metadata.version = format!("{}+{}", chart.metadata.version, &digest[..12]);
+    }
+    Ok(chart)
 }
 
 /// Where fetched charts are cached: `$XDG_CACHE_HOME/helmrelease` or `~/.cache/helmrelease`.

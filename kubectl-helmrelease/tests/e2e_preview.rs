@@ -493,6 +493,13 @@ fn scenario(kc: &Path, work: &Path) {
         let file = write(&format!("ref-{name}.yaml"), &chart_ref(kind, name));
         let (code, out, err) = kubectl(kc, &["helmrelease", "diff", "-f", &file], None);
         assert_eq!(code, 1, "{kind}: {out}{err}");
+        // From an OCIRepository, the chart version carries the manifest digest, as Flux's.
+        let label = if kind == "OCIRepository" {
+            "-> webapp-1.1.0+"
+        } else {
+            "-> webapp-1.1.0 (desired)"
+        };
+        assert!(out.contains(label), "{kind}: {out}");
         assert!(
             out.contains("added: ConfigMap apps/web-settings"),
             "{kind}: {out}"

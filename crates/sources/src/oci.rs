@@ -131,6 +131,7 @@ pub fn fetch_oci_chart_with(
         url: shown.clone(),
         from_cache,
         deprecated: meta.deprecated,
+        manifest_digest: Some(manifest.digest.clone()),
     };
     let cache_path = options
         .cache_dir
@@ -389,6 +390,8 @@ struct ManifestJson {
 #[derive(Debug, Clone)]
 struct Manifest {
     json: ManifestJson,
+    /// SHA-256 (hex) of the manifest as served.
+    digest: String,
     /// The `Content-Type` the registry gave, without parameters.
     content_type: Option<String>,
 }
@@ -824,6 +827,7 @@ impl<'a> Session<'a> {
                 });
             }
         }
+        let digest = cache::sha256_hex(&response.body);
         let json: ManifestJson =
             serde_json::from_slice(&response.body).map_err(|e| Error::Registry {
                 registry: self.registry(),
@@ -834,7 +838,11 @@ impl<'a> Session<'a> {
             .header("content-type")
             .and_then(|v| v.split(';').next())
             .map(|v| v.trim().to_ascii_lowercase());
-        Ok(Manifest { json, content_type })
+        Ok(Manifest {
+            json,
+            digest,
+            content_type,
+        })
     }
 
     /// Downloads a blob and checks its digest.
@@ -1020,6 +1028,7 @@ mod tests {
     fn manifests_are_checked() {
         let manifest = |json: &str| Manifest {
             json: serde_json::from_str(json).unwrap(),
+            digest: String::new(),
             content_type: None,
         };
         let digest = format!("sha256:{}", "a".repeat(64));

@@ -129,6 +129,9 @@ pub struct FetchedChart {
     pub from_cache: bool,
     /// The index (OCI: the chart's config blob) marks this version deprecated.
     pub deprecated: bool,
+    /// OCI only: SHA-256 (hex) of the image manifest, the digest Flux's OCIRepository revision
+    /// (`<tag>@sha256:<digest>`) names.
+    pub manifest_digest: Option<String>,
 }
 
 impl fmt::Debug for FetchedChart {
@@ -143,6 +146,7 @@ impl fmt::Debug for FetchedChart {
             .field("url", &self.url)
             .field("from_cache", &self.from_cache)
             .field("deprecated", &self.deprecated)
+            .field("manifest_digest", &self.manifest_digest)
             .finish()
     }
 }
@@ -231,6 +235,7 @@ pub fn fetch_chart_with(
             url: url::redact(&chart_url),
             from_cache,
             deprecated: entry.deprecated,
+            manifest_digest: None,
         };
 
     if let (Some(dir), Some(digest)) = (&options.cache_dir, &expected) {

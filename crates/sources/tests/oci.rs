@@ -483,6 +483,7 @@ fn podinfo(access: Access) -> (Content, HashMap<&'static str, Vec<u8>>) {
 #[test]
 fn exact_version_is_fetched_by_tag() {
     let (content, archives) = podinfo(Access::Open);
+    let served = sha256(&content.manifests[&("charts/podinfo".to_string(), "1.1.0".to_string())]);
     let server = Server::start(content);
     let chart = fetch_oci_chart(&server.oci("/charts"), "podinfo", "1.1.0", &insecure()).unwrap();
     assert_eq!(chart.name, "podinfo");
@@ -493,6 +494,8 @@ fn exact_version_is_fetched_by_tag() {
     assert_eq!(chart.url, server.oci("/charts/podinfo:1.1.0"));
     assert!(!chart.from_cache && !chart.deprecated);
     assert_eq!(chart.path_in_cache, None);
+    // The manifest's own digest, which an OCIRepository revision names.
+    assert_eq!(chart.manifest_digest.as_deref(), Some(served.as_str()));
     // No tag list for an exact version; the manifest was asked for as an OCI manifest.
     assert_eq!(server.hits("/v2/charts/podinfo/tags/list"), 0);
     let accepts = server.log.lock().unwrap().accepts["/v2/charts/podinfo/manifests/1.1.0"].clone();
