@@ -225,35 +225,12 @@ impl Cluster {
         namespace: &str,
         name: &str,
     ) -> Result<Option<Value>> {
-        let Some((plural, namespaced)) = self.scope(api_version, kind)? else {
-            // The kind is not served: the object cannot exist.
-            return Ok(None);
-        };
-        let base = if api_version.contains('/') {
-            format!("/apis/{api_version}")
+        let namespace = if namespace.is_empty() {
+            self.default_namespace.as_str()
         } else {
-            format!("/api/{api_version}")
+            namespace
         };
-        let url = if namespaced {
-            let ns = if namespace.is_empty() {
-                self.default_namespace.as_str()
-            } else {
-                namespace
-            };
-            format!("{base}/namespaces/{ns}/{plural}/{name}")
-        } else {
-            format!("{base}/{plural}/{name}")
-        };
-        match self.request(&url) {
-            Ok(v) => Ok(Some(v)),
-            Err(e) if status_code(&e) == Some(404) => Ok(None),
-            Err(e) => Err(explain(
-                e,
-                "get",
-                &plural,
-                Some(namespace).filter(|_| namespaced),
-            )),
-        }
+        self.read(api_version, kind, namespace, Some(name))
     }
 
     /// The list object of a kind in a namespace (all namespaces when empty, or for
@@ -265,25 +242,38 @@ impl Cluster {
         kind: &str,
         namespace: &str,
     ) -> Result<Option<Value>> {
+        self.read(api_version, kind, namespace, None)
+    }
+
+    /// One GET of an object (`name`) or a list; `None` when the kind is not served or the
+    /// object does not exist. An empty namespace reads all namespaces.
+    fn read(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: Option<&str>,
+    ) -> Result<Option<Value>> {
         let Some((plural, namespaced)) = self.scope(api_version, kind)? else {
             return Ok(None);
         };
-        let base = if api_version.contains('/') {
-            format!("/apis/{api_version}")
+        let root = if api_version.contains('/') {
+            "apis"
         } else {
-            format!("/api/{api_version}")
+            "api"
         };
-        let url = if namespaced && !namespace.is_empty() {
-            format!("{base}/namespaces/{namespace}/{plural}")
-        } else {
-            format!("{base}/{plural}")
+        let scope = match (namespaced, namespace) {
+            (true, ns) if !ns.is_empty() => format!("/namespaces/{ns}"),
+            _ => String::new(),
         };
+        let item = name.map(|n| format!("/{n}")).unwrap_or_default();
+        let url = format!("/{root}/{api_version}{scope}/{plural}{item}");
         match self.request(&url) {
             Ok(v) => Ok(Some(v)),
             Err(e) if status_code(&e) == Some(404) => Ok(None),
             Err(e) => Err(explain(
                 e,
-                "list",
+                if name.is_some() { "get" } else { "list" },
                 &plural,
                 Some(namespace).filter(|n| namespaced && !n.is_empty()),
             )),
