@@ -276,7 +276,9 @@ pub fn preview(
         context,
     );
     // Only the hooks of the action Flux would take (install, or upgrade of an installed
-    // release), unless that action disables hooks; test hooks run in Flux's test action.
+    // release), unless that action disables hooks; test hooks only when Flux's test action
+    // is enabled (`spec.test.enable`).
+    let tests_enabled = obj.pointer("/spec/test/enable").and_then(Value::as_bool) == Some(true);
     let action = if deployed_side.is_some() {
         "upgrade"
     } else {
@@ -295,7 +297,7 @@ pub fn preview(
                 .iter()
                 .map(String::as_str)
                 .filter(|e| {
-                    *e == "test"
+                    (*e == "test" && tests_enabled)
                         || (!hooks_disabled
                             && (*e == format!("pre-{action}") || *e == format!("post-{action}")))
                 })

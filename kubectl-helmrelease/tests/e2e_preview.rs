@@ -363,10 +363,17 @@ fn scenario(kc: &Path, work: &Path) {
         "{out}"
     );
     assert!(out.contains("+  apis: \"[true,true,false]\"\n"), "{out}");
-    // An upgrade runs no pre-install hook.
+    // An upgrade runs no pre-install hook, and tests only with spec.test.enable.
+    assert!(!out.contains("Hooks that would run"), "{out}");
+    let tested = write(
+        "tested.yaml",
+        &helmrelease("web", "1.1.0", &values(2, "hunter2"))
+            .replace("  values:\n", "  test:\n    enable: true\n  values:\n"),
+    );
+    let (_, out, err) = kubectl(kc, &["helmrelease", "diff", "-f", &tested], None);
     assert!(
         out.contains("Hooks that would run: Pod/web-webapp-test (test)\n"),
-        "{out}"
+        "{out}{err}"
     );
     assert!(
         out.contains("webapp-1.0.0 (revision 1, deployed) -> webapp-1.1.0"),
