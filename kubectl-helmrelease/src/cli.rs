@@ -365,6 +365,10 @@ pub struct TemplateArgs {
     /// With --output-dir: put the files under `DIR/RELEASE`.
     #[arg(long)]
     pub release_name: bool,
+    /// On an error from rendering, print what the templates rendered (when documents are not
+    /// valid YAML) instead of the hint, as `helm template --debug` does.
+    #[arg(long)]
+    pub debug: bool,
     /// Release name from a Go template with Sprig's functions (`{{ randAlpha 5 | lower }}`);
     /// only without a NAME argument.
     #[arg(long, value_name = "TEMPLATE")]

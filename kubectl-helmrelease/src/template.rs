@@ -108,8 +108,28 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
             stderr: String::new(),
             code: 0,
         },
-        // Helm's template command hints at --debug for errors with a partial release.
-        Err(e @ helmrelease_helm::Error::Render(_)) => Outcome {
+        // Errors with a partial release: Helm hints at --debug, which prints what rendered
+        // (every non-blank template when the YAML is invalid) before the error.
+        Err(
+            e @ (helmrelease_helm::Error::Render(_)
+            | helmrelease_helm::Error::InvalidManifest { .. }),
+        ) if args.debug => {
+            let mut blob = String::new();
+            if let helmrelease_helm::Error::InvalidManifest { files, .. } = &e {
+                for (name, text) in files.iter().filter(|(_, t)| !t.trim().is_empty()) {
+                    blob.push_str(&helmrelease_helm::manifest::source_block(name, text));
+                }
+            }
+            Outcome {
+                stdout: written + blob.trim() + "\n",
+                stderr: format!("Error: {e}\n"),
+                code: 1,
+            }
+        }
+        Err(
+            e @ (helmrelease_helm::Error::Render(_)
+            | helmrelease_helm::Error::InvalidManifest { .. }),
+        ) => Outcome {
             stdout: String::new(),
             stderr: format!("Error: {e}\n\nUse --debug flag to render out invalid YAML\n"),
             code: 1,

@@ -27,6 +27,15 @@ pub enum Error {
     /// adds a hint about `--debug` to these only.
     #[error("{0}")]
     Render(String),
+    /// Rendered documents that are not valid YAML (`YAML parse error on <template>: ...`),
+    /// with what every template rendered, for `helm template --debug` to show.
+    #[error("{message}")]
+    InvalidManifest {
+        /// Helm's message.
+        message: String,
+        /// Template name to rendered text, notes left out.
+        files: std::collections::BTreeMap<String, String>,
+    },
     /// Options that cannot be used: an invalid release name, a `--show-only` template the
     /// chart does not have.
     #[error("{0}")]

@@ -204,7 +204,13 @@ pub fn render_with_values(
         }
         true
     });
-    let (hooks, manifests) = manifest::sort_parsed(&files, heads)?;
+    let (hooks, manifests) = manifest::sort_parsed(&files, heads).map_err(|e| match e {
+        Error::Render(message) => Error::InvalidManifest {
+            message,
+            files: files.clone(),
+        },
+        other => other,
+    })?;
     let mut out = String::new();
     let mut crds = Vec::new();
     if options.include_crds && !options.skip_crds {
