@@ -345,6 +345,21 @@ pub struct TemplateArgs {
     /// Use plain HTTP for an `oci://` registry (Helm's `--plain-http`).
     #[arg(long)]
     pub plain_http: bool,
+    /// Without --version, take development versions too (Helm's `>0.0.0-0`).
+    #[arg(long)]
+    pub devel: bool,
+    /// Chart repository (or registry) user name.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Chart repository (or registry) password.
+    #[arg(long)]
+    pub password: Option<String>,
+    /// PEM file of CA certificates to trust for the repository, besides the system's.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Send the credentials to chart URLs on other hosts too.
+    #[arg(long)]
+    pub pass_credentials: bool,
     /// Skip `values.schema.json` validation.
     #[arg(long)]
     pub skip_schema_validation: bool,

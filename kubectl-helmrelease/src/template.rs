@@ -60,12 +60,11 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
         lookup: None,
         revision: 1,
     };
-    let version = args.version.as_deref().unwrap_or_default();
     let chart = match &args.repo {
-        Some(repo) => fetch(repo, &chart_ref, version, args.plain_http)
+        Some(repo) => fetch(repo, &chart_ref, args)
             .and_then(|bytes| helmrelease_helm::chart::load_archive(&bytes)),
         // `oci://host/path/chart`: the reference names the chart itself.
-        None if chart_ref.starts_with("oci://") => fetch(&chart_ref, "", version, args.plain_http)
+        None if chart_ref.starts_with("oci://") => fetch(&chart_ref, "", args)
             .and_then(|bytes| helmrelease_helm::chart::load_archive(&bytes)),
         // Helm's LocateChart says this before trying to load anything.
         None if !std::path::Path::new(&chart_ref).exists() => {
@@ -259,20 +258,40 @@ fn post_render(
 
 /// Downloads a chart from an HTTP repository or an OCI registry into the user's cache
 /// (digest-checked).
-fn fetch(
-    repo: &str,
-    chart: &str,
-    version: &str,
-    plain_http: bool,
-) -> helmrelease_helm::Result<Vec<u8>> {
+fn fetch(repo: &str, chart: &str, args: &TemplateArgs) -> helmrelease_helm::Result<Vec<u8>> {
     let cache_dir = std::env::var_os("XDG_CACHE_HOME")
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
         .map(|base| base.join("helmrelease"));
+    let ca_pem = match &args.ca_file {
+        Some(path) => Some(
+            std::fs::read(path).map_err(|source| helmrelease_helm::Error::Io {
+                path: path.display().to_string(),
+                source,
+            })?,
+        ),
+        None => None,
+    };
+    // Helm sends basic auth when either is given.
+    let auth = (args.username.is_some() || args.password.is_some()).then(|| {
+        helmrelease_sources::Auth::Basic {
+            username: args.username.clone().unwrap_or_default(),
+            password: args.password.clone().unwrap_or_default(),
+        }
+    });
     let options = helmrelease_sources::repo::Options {
         cache_dir,
-        insecure_http: plain_http,
+        auth,
+        ca_pem,
+        pass_credentials: args.pass_credentials,
+        insecure_http: args.plain_http,
         ..helmrelease_sources::repo::Options::default()
+    };
+    // Helm's --devel: development versions count, unless a version is given.
+    let version = match args.version.as_deref() {
+        Some(v) if !v.is_empty() => v,
+        _ if args.devel => ">0.0.0-0",
+        _ => "",
     };
     helmrelease_sources::repo::fetch_chart(repo, chart, version, &options)
         .map(|fetched| fetched.bytes)
