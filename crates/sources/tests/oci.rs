@@ -15,7 +15,6 @@ use helmrelease_sources::{Auth, Error, Options, fetch_chart, fetch_oci_chart};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 
 const USER: &str = "reader";
 const PASSWORD: &str = "s3cret";
@@ -135,11 +134,12 @@ struct Log {
     token_queries: Vec<String>,
 }
 
+mod common;
+
 struct Server {
     addr: SocketAddr,
     log: Arc<Mutex<Log>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _listener: common::Listener,
 }
 
 impl Server {
@@ -149,54 +149,16 @@ impl Server {
 
     /// With `tls`, the server speaks HTTPS.
     fn start_with(content: Content, tls: Option<Arc<rustls::ServerConfig>>) -> Server {
-        let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
         let log = Arc::new(Mutex::new(Log::default()));
-        let (shutdown, mut stop) = tokio::sync::oneshot::channel::<()>();
         let content = Arc::new(content);
         let server_log = log.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                loop {
-                    tokio::select! {
-                        _ = &mut stop => break,
-                        accepted = listener.accept() => {
-                            let Ok((stream, _)) = accepted else { continue };
-                            let (content, log) = (content.clone(), server_log.clone());
-                            let acceptor = acceptor.clone();
-                            tokio::spawn(async move {
-                                let service = hyper::service::service_fn(move |req| {
-                                    handle(req, addr, content.clone(), log.clone())
-                                });
-                                let http = hyper::server::conn::http1::Builder::new();
-                                match acceptor {
-                                    None => {
-                                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
-                                    }
-                                    Some(acceptor) => {
-                                        if let Ok(tls) = acceptor.accept(stream).await {
-                                            let _ = http.serve_connection(TokioIo::new(tls), service).await;
-                                        }
-                                    }
-                                }
-                            });
-                        }
-                    }
-                }
-            });
+        let listener = common::Listener::start(tls, move |addr| {
+            move |req| handle(req, addr, content.clone(), server_log.clone())
         });
         Server {
-            addr,
+            addr: listener.addr,
             log,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+            _listener: listener,
         }
     }
 
@@ -218,17 +180,6 @@ impl Server {
     fn authorizations(&self, path: &str) -> Vec<Option<String>> {
         let log = self.log.lock().unwrap();
         log.authorizations.get(path).cloned().unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.shutdown.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

@@ -14,7 +14,6 @@ use helmrelease_sources::{Auth, Error, Options, fetch_chart, fetch_index};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 
 /// What the server answers for a path.
 #[derive(Clone)]
@@ -36,12 +35,13 @@ enum Route {
     Gzipped(Vec<u8>),
 }
 
+mod common;
+
 struct Server {
     addr: SocketAddr,
     hits: Arc<Mutex<HashMap<String, usize>>>,
     not_modified: Arc<Mutex<usize>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _listener: common::Listener,
 }
 
 impl Server {
@@ -54,56 +54,18 @@ impl Server {
         routes: HashMap<String, Route>,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> Server {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
         let hits = Arc::new(Mutex::new(HashMap::new()));
         let not_modified = Arc::new(Mutex::new(0));
-        let (shutdown, mut stop) = tokio::sync::oneshot::channel::<()>();
         let routes = Arc::new(routes);
         let (h, n) = (hits.clone(), not_modified.clone());
-        let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                loop {
-                    tokio::select! {
-                        _ = &mut stop => break,
-                        accepted = listener.accept() => {
-                            let Ok((stream, _)) = accepted else { continue };
-                            let (routes, hits, not_modified) = (routes.clone(), h.clone(), n.clone());
-                            let acceptor = acceptor.clone();
-                            tokio::spawn(async move {
-                                let service = hyper::service::service_fn(move |req| {
-                                    handle(req, routes.clone(), hits.clone(), not_modified.clone())
-                                });
-                                let http = hyper::server::conn::http1::Builder::new();
-                                match acceptor {
-                                    None => {
-                                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
-                                    }
-                                    Some(acceptor) => {
-                                        if let Ok(tls) = acceptor.accept(stream).await {
-                                            let _ = http.serve_connection(TokioIo::new(tls), service).await;
-                                        }
-                                    }
-                                }
-                            });
-                        }
-                    }
-                }
-            });
+        let listener = common::Listener::start(tls, move |_| {
+            move |req| handle(req, routes.clone(), h.clone(), n.clone())
         });
         Server {
-            addr,
+            addr: listener.addr,
             hits,
             not_modified,
-            shutdown: Some(shutdown),
-            thread: Some(thread),
+            _listener: listener,
         }
     }
 
@@ -121,17 +83,6 @@ impl Server {
 
     fn not_modified(&self) -> usize {
         *self.not_modified.lock().unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(stop) = self.shutdown.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
