@@ -136,6 +136,8 @@ struct Log {
 
 mod common;
 
+use common::sha256;
+
 struct Server {
     addr: SocketAddr,
     log: Arc<Mutex<Log>>,
@@ -361,34 +363,9 @@ async fn handle(
     })
 }
 
-/// A chart archive as `helm package` lays it out: `<name>/Chart.yaml`, `<name>/values.yaml`.
+/// The common chart archive, with this test's `appVersion`.
 fn chart_tgz(name: &str, version: &str) -> Vec<u8> {
-    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::default(),
-    ));
-    let files = [
-        (
-            "Chart.yaml",
-            format!(
-                "apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: \"a{version}\"\n"
-            ),
-        ),
-        ("values.yaml", "replicaCount: 1\n".to_string()),
-    ];
-    for (file, text) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(text.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, format!("{name}/{file}"), text.as_bytes())
-            .unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    helmrelease_sources::cache::sha256_hex(bytes)
+    common::chart_tgz(name, version, &format!("a{version}"))
 }
 
 /// Plain HTTP, as the fake registry speaks it.

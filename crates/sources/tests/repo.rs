@@ -37,6 +37,8 @@ enum Route {
 
 mod common;
 
+use common::sha256;
+
 struct Server {
     addr: SocketAddr,
     hits: Arc<Mutex<HashMap<String, usize>>>,
@@ -170,34 +172,9 @@ async fn handle(
     })
 }
 
-/// A chart archive as `helm package` lays it out: `<name>/Chart.yaml`, `<name>/values.yaml`.
+/// The common chart archive, with this test's `appVersion`.
 fn chart_tgz(name: &str, version: &str) -> Vec<u8> {
-    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::default(),
-    ));
-    let files = [
-        (
-            "Chart.yaml",
-            format!(
-                "apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: \"{version}\"\n"
-            ),
-        ),
-        ("values.yaml", "replicaCount: 1\n".to_string()),
-    ];
-    for (file, content) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(content.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        tar.append_data(&mut header, format!("{name}/{file}"), content.as_bytes())
-            .unwrap();
-    }
-    tar.into_inner().unwrap().finish().unwrap()
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    helmrelease_sources::cache::sha256_hex(bytes)
+    common::chart_tgz(name, version, version)
 }
 
 /// An index with podinfo 1.0.0 and 1.1.0 (and a prerelease whose archive does not exist).

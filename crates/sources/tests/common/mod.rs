@@ -82,3 +82,33 @@ impl Drop for Listener {
         }
     }
 }
+
+/// A chart archive as `helm package` lays it out: `<name>/Chart.yaml`, `<name>/values.yaml`.
+pub fn chart_tgz(name: &str, version: &str, app_version: &str) -> Vec<u8> {
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    let files = [
+        (
+            "Chart.yaml",
+            format!(
+                "apiVersion: v2\nname: {name}\nversion: {version}\nappVersion: \"{app_version}\"\n"
+            ),
+        ),
+        ("values.yaml", "replicaCount: 1\n".to_string()),
+    ];
+    for (file, text) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, format!("{name}/{file}"), text.as_bytes())
+            .unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    helmrelease_sources::cache::sha256_hex(bytes)
+}
