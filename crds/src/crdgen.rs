@@ -119,9 +119,14 @@ fn object_envelope(crd: &mut CustomResourceDefinition) {
                 "Kind is a string value representing the REST resource this object represents.",
             ),
         );
+        // The apiserver refuses anything but the type here (a description included): "must
+        // not specify anything other than name and generateName".
         properties.insert(
             "metadata".into(),
-            field("object", "Standard object metadata."),
+            JSONSchemaProps {
+                type_: Some("object".into()),
+                ..JSONSchemaProps::default()
+            },
         );
     }
 }

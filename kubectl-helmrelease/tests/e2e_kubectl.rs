@@ -1,10 +1,9 @@
 //! End to end: the real `kubectl` runs our plugin (found on PATH as `kubectl-helmrelease`)
-//! against the API emulator holding Flux's CRDs, HelmReleases and release Secrets written by our
+//! against the real control plane holding Flux's CRDs, HelmReleases and release Secrets written by our
 //! encoder: history, diff between revisions, drift after `kubectl patch`, and audit.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: panicking is failing
 
-use helmrelease_emulator::Emulator;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -32,7 +31,7 @@ fn kubectl_env(
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
     ))
     .unwrap();
-    let mut child = Command::new("kubectl")
+    let mut child = Command::new(helmrelease_testcluster::kubectl())
         .args(args)
         .current_dir(repo())
         .env("PATH", path)
@@ -58,16 +57,11 @@ fn kubectl_env(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_runs_the_plugin_against_a_cluster() {
-    if !helmrelease_emulator::harness::kubectl_available() {
-        eprintln!("kubectl is not installed; skipping");
+    let Some(cluster) = helmrelease_testcluster::shared().await else {
         return;
-    }
-    let emulator = Emulator::start(0).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    emulator.write_kubeconfig(&kubeconfig).unwrap();
-    let kc = kubeconfig.clone();
-    // kubectl blocks; the emulator runs on this runtime's other worker.
+    };
+    let kc = cluster.kubeconfig().to_path_buf();
+    // kubectl blocks: run the scenario off the runtime.
     tokio::task::spawn_blocking(move || scenario(&kc))
         .await
         .unwrap();

@@ -1,11 +1,10 @@
-//! End to end: `kubectl helmrelease diff -f` previews a HelmRelease change against the emulator,
+//! End to end: `kubectl helmrelease diff -f` previews a HelmRelease change against the real control plane,
 //! with the chart served by a Helm repository over HTTP from this test (charts built from
 //! `examples/charts/webapp`). The deployed revision is a release Secret our encoder wrote
 //! from our own render of version 1.0.0, as the controller would have stored it.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: panicking is failing
 
-use helmrelease_emulator::Emulator;
 use helmrelease_release::model::{Chart, Info, Metadata};
 use helmrelease_release::{ObjectOptions, Release, storage};
 use sha2::{Digest, Sha256};
@@ -101,7 +100,7 @@ fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> (i32, Strin
     ))
     .unwrap();
     let cache = kubeconfig.parent().unwrap().join("cache");
-    let mut child = Command::new("kubectl")
+    let mut child = Command::new(helmrelease_testcluster::kubectl())
         .args(args)
         .env("PATH", path)
         .env("KUBECONFIG", kubeconfig)
@@ -200,14 +199,11 @@ fn with_origin_labels(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn previews_helmrelease_changes_against_the_cluster() {
-    if !helmrelease_emulator::harness::kubectl_available() {
-        eprintln!("kubectl is not installed; skipping");
+    let Some(cluster) = helmrelease_testcluster::shared().await else {
         return;
-    }
-    let emulator = Emulator::start(0).await.unwrap();
+    };
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    emulator.write_kubeconfig(&kubeconfig).unwrap();
+    let kubeconfig = cluster.kubeconfig().to_path_buf();
     let work = dir.path().to_path_buf();
     tokio::task::spawn_blocking(move || scenario(&kubeconfig, &work))
         .await
@@ -358,10 +354,7 @@ fn scenario(kc: &Path, work: &Path) {
     assert!(out.contains("+  revision: \"2\""), "{out}");
     // `.Capabilities` are the cluster's: its version, and exactly the APIs it serves (Flux's
     // CRDs yes, Helm's default list no).
-    assert!(
-        out.contains("+  kube: v1.34.0-helmrelease-emulator\n"),
-        "{out}"
-    );
+    assert!(out.contains("+  kube: v1.35.4\n"), "{out}");
     assert!(out.contains("+  apis: \"[true,true,false]\"\n"), "{out}");
     // An upgrade runs no pre-install hook, and tests only with spec.test.enable.
     assert!(!out.contains("Hooks that would run"), "{out}");
@@ -402,7 +395,10 @@ fn scenario(kc: &Path, work: &Path) {
     let (code, out, err) = kubectl(kc, &["helmrelease", "diff", "-f", &fresh], None);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("not installed ->"), "{out}");
-    assert!(out.contains("Job/migrate (pre-install)"), "{out}");
+    assert!(
+        out.contains("Job/fresh-webapp-migrate (pre-install)"),
+        "{out}"
+    );
     assert!(
         out.contains(" 0 changed, ") || out.contains("0 changed,"),
         "{out}"

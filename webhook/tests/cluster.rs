@@ -1,9 +1,8 @@
-//! The webhook's cluster mode against the Kubernetes API emulator: watch caches, readiness,
+//! The webhook's cluster mode against the real control plane: watch caches, readiness,
 //! lookups of sources and OCIRepositories, and watched HelmReleasePolicies.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: panicking is failing
 
-use helmrelease_emulator::Emulator;
 use helmrelease_webhook::review::{Decider, Endpoint, handle};
 use helmrelease_webhook::state;
 use kube::api::{Api, DynamicObject, PostParams};
@@ -37,26 +36,19 @@ async fn create(client: &kube::Client, object: Value) {
     api.create(&PostParams::default(), &obj).await.unwrap();
 }
 
-async fn setup() -> (Emulator, kube::Client) {
+async fn setup() -> Option<kube::Client> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let emulator = Emulator::start(0).await.unwrap();
-    // Through the kubeconfig the emulator writes: HTTPS, trusting its CA.
-    let kubeconfig = kube::config::Kubeconfig::from_yaml(&emulator.kubeconfig()).unwrap();
-    let options = kube::config::KubeConfigOptions::default();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .unwrap();
-    let client = kube::Client::try_from(config).unwrap();
+    let cluster = helmrelease_testcluster::shared().await?;
+    let client = cluster.client().await.unwrap();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) == Some("yaml") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            for doc in helmrelease_manifest::parse(&text, "crd").unwrap() {
-                create(&client, doc.value).await;
-            }
-        }
-    }
+    let mut crds: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("yaml"))
+        .collect();
+    crds.sort();
+    let crds: Vec<&std::path::Path> = crds.iter().map(|p| p.as_path()).collect();
+    cluster.install_crds(&crds).await;
     for ns in ["flux-system", "apps"] {
         create(
             &client,
@@ -69,7 +61,7 @@ async fn setup() -> (Emulator, kube::Client) {
     create(&client, json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
         "metadata": {"name": "floating", "namespace": "flux-system"},
         "spec": {"url": "oci://ghcr.io/stefanprodan/charts/podinfo", "interval": "5m", "ref": {"tag": "latest"}}})).await;
-    (emulator, client)
+    Some(client)
 }
 
 fn review(spec: Value) -> Vec<u8> {
@@ -97,7 +89,7 @@ async fn until(what: &str, mut check: impl FnMut() -> bool) {
 
 #[tokio::test]
 async fn lookups_come_from_watch_caches_and_policies_are_watched() {
-    let (_emulator, client) = setup().await;
+    let Some(client) = setup().await else { return };
     let (decider, ready) = state::cluster(client.clone(), None).await;
     until("caches to sync", || ready.load(Ordering::Acquire)).await;
 

@@ -1,11 +1,10 @@
-//! End to end: the real webhook binary in cluster mode against the emulator, registered through
+//! End to end: the real webhook binary in cluster mode against the real control plane, registered through
 //! webhook configurations, and the real `kubectl apply` seeing its denials, mutations and
 //! warnings the way users will.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: panicking is failing
 
 use base64::Engine;
-use helmrelease_emulator::Emulator;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -14,7 +13,9 @@ use std::time::{Duration, Instant};
 const BIN: &str = env!("CARGO_BIN_EXE_helmrelease-webhook");
 
 fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    let out = helmrelease_emulator::harness::kubectl(kubeconfig, args, stdin).unwrap();
+    let out =
+        helmrelease_testcluster::run(&helmrelease_testcluster::kubectl(), kubeconfig, args, stdin)
+            .unwrap();
     (out.ok, out.stdout, out.stderr)
 }
 
@@ -93,14 +94,11 @@ const PINNED_BARE: &str = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRele
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_sees_denials_mutations_and_warnings_from_the_webhook() {
-    if !helmrelease_emulator::harness::kubectl_available() {
-        eprintln!("kubectl is not installed; skipping");
+    let Some(cluster) = helmrelease_testcluster::shared().await else {
         return;
-    }
-    let emulator = Emulator::start(0).await.unwrap();
+    };
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig: PathBuf = dir.path().join("kubeconfig");
-    emulator.write_kubeconfig(&kubeconfig).unwrap();
+    let kubeconfig: PathBuf = cluster.kubeconfig().to_path_buf();
     let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crds");
     let kc = kubeconfig.clone();
     let run = move |args: Vec<String>, stdin: Option<String>| {

@@ -1,7 +1,5 @@
-/// The structural-schema validator lives in the emulator, which validates custom resources with it.
-pub mod structural {
-    pub use helmrelease_emulator::validation::validate;
-}
+/// A structural-schema validator, to compare what our CRDs and Flux's accept without a server.
+pub mod structural;
 
 use serde_json::Value;
 use std::path::Path;
