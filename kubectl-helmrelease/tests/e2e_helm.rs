@@ -163,6 +163,81 @@ async fn the_plugin_reads_what_official_helm_wrote() {
         .collect();
     assert!(findings.contains(&"drift"), "{}", out.stdout);
     assert!(!findings.contains(&"stuck"), "{}", out.stdout);
+
+    // A user without RBAC permission gets the real server's 403, and a message naming the
+    // permission to ask for; once granted, the same command works.
+    ok(
+        "kubectl create sa",
+        ns.kubectl(&["create", "serviceaccount", "viewer"], None)
+            .await,
+    );
+    let token = ok(
+        "kubectl create token",
+        ns.kubectl(&["create", "token", "viewer"], None).await,
+    );
+    let viewer = ns.kubeconfig.with_extension("viewer.kubeconfig");
+    std::fs::write(
+        &viewer,
+        helmrelease_testcluster::kubeconfig_yaml(
+            cluster.server(),
+            cluster.ca_pem(),
+            token.trim(),
+            &ns.name,
+        ),
+    )
+    .unwrap();
+    let as_viewer = |args: &[&str]| {
+        run_async(
+            PathBuf::from(PLUGIN),
+            viewer.clone(),
+            args.iter().map(|s| s.to_string()).collect(),
+            None,
+        )
+    };
+    let out = as_viewer(&["history", "web", "--release"]).await;
+    assert_eq!(out.code, Some(2), "{}{}", out.stdout, out.stderr);
+    let n = &ns.name;
+    assert!(
+        out.stderr.contains(&format!(
+            "forbidden: cannot list secrets in namespace \"{n}\"; this needs RBAC permission to \
+             list secrets in namespace \"{n}\" (server said: secrets is forbidden: User \
+             \"system:serviceaccount:{n}:viewer\" cannot list resource \"secrets\" in API group \
+             \"\" in the namespace \"{n}\")"
+        )),
+        "{}",
+        out.stderr
+    );
+    ok(
+        "kubectl create role",
+        ns.kubectl(
+            &[
+                "create",
+                "role",
+                "release-reader",
+                "--verb=get,list",
+                "--resource=secrets",
+            ],
+            None,
+        )
+        .await,
+    );
+    ok(
+        "kubectl create rolebinding",
+        ns.kubectl(
+            &[
+                "create",
+                "rolebinding",
+                "release-reader",
+                "--role=release-reader",
+                &format!("--serviceaccount={n}:viewer"),
+            ],
+            None,
+        )
+        .await,
+    );
+    let out = as_viewer(&["history", "web", "--release"]).await;
+    assert_eq!(out.code, Some(0), "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.stdout.lines().count(), 3, "{}", out.stdout);
 }
 
 /// The plugin's JSON history names its fields as Helm's does, or close to it; find them.

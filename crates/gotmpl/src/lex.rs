@@ -475,10 +475,12 @@ impl<'a> Lexer<'a> {
                 self.paren_depth += 1;
             }
             ')' => {
-                self.emit(Kind::RightParen);
+                // Current Go (the Go Helm 3.19+ and 4 are built with) fails before emitting the
+                // paren, so the parser never sees it; Go 1.19 emitted it first.
                 if self.paren_depth == 0 {
-                    return self.errorf(format!("unexpected right paren {}", unicode_plus(r)));
+                    return self.errorf("unexpected right paren".into());
                 }
+                self.emit(Kind::RightParen);
                 self.paren_depth -= 1;
             }
             c if c.is_ascii() && !c.is_ascii_control() => self.emit(Kind::Char),
