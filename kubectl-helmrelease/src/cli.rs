@@ -104,7 +104,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Revisions of a Helm release, oldest first, like `helm history`.
     History(HistoryArgs),
-    /// One part of a stored revision: values, manifest, notes, hooks, or all of them.
+    /// One part of a stored revision: values, manifest, notes, hooks, metadata, or all of them,
+    /// printed as `helm get` prints it.
     Get(GetArgs),
     /// What a HelmRelease change would do, or what changed between two revisions.
     ///
@@ -154,7 +155,10 @@ pub enum Part {
     Notes,
     /// Hook manifests.
     Hooks,
-    /// Everything: summary, values, hooks, manifest, notes.
+    /// Name, chart, versions, annotations, labels, dependencies, status, deployment time and
+    /// apply method (`-o json|yaml` too).
+    Metadata,
+    /// Everything: summary, test runs, values, hooks, manifest, notes.
     All,
 }
 
@@ -171,7 +175,7 @@ pub struct GetArgs {
     #[arg(long)]
     pub revision: Option<i64>,
     /// With `values`: the computed values (chart defaults merged with the user's).
-    #[arg(long)]
+    #[arg(short = 'a', long)]
     pub all: bool,
 }
 
@@ -293,6 +297,10 @@ pub struct TemplateArgs {
     /// `[NAME] CHART`: the release name is optional, as in Helm.
     #[arg(value_name = "NAME_OR_CHART", num_args = 1..=2, required = true)]
     pub args: Vec<String>,
+    /// Render as this Helm major version: 4 (the default, as helm 4 and Flux 2.8 render) or 3
+    /// (helm 3.19 to 3.21, Flux 2.7 and older).
+    #[arg(long, value_name = "3|4", default_value = "4", value_parser = parse_helm)]
+    pub helm: helmrelease_helm::profile::HelmVersion,
     /// Values files, merged in order.
     #[arg(short = 'f', long = "values", value_name = "FILE")]
     pub values: Vec<PathBuf>,
@@ -392,4 +400,10 @@ pub struct TemplateArgs {
     /// names the release `release-name` anyway; with one, it is an error.
     #[arg(short = 'g', long)]
     pub generate_name: bool,
+}
+
+/// `--helm 3|4`.
+fn parse_helm(text: &str) -> std::result::Result<helmrelease_helm::profile::HelmVersion, String> {
+    helmrelease_helm::profile::HelmVersion::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a Helm major version we render as; use 3 or 4"))
 }

@@ -1,12 +1,31 @@
 //! Entry point: parse, run, print, exit with kubectl's codes (0 ok, 1 findings, 2 error).
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use kubectl_helmrelease::{cli::Cli, run};
 use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    // `helm template` has no -o/--output; it refuses them rather than ignore them.
+    if let Some(template) = matches.subcommand_matches("template")
+        && template.value_source("output") == Some(clap::parser::ValueSource::CommandLine)
+    {
+        let args: Vec<String> = std::env::args().collect();
+        match args
+            .iter()
+            .find(|a| a.starts_with("-o") || a.starts_with("--output"))
+        {
+            Some(a) if a.starts_with("--") => eprintln!("Error: unknown flag: --output"),
+            Some(a) => eprintln!("Error: unknown shorthand flag: 'o' in {a}"),
+            None => eprintln!("Error: unknown shorthand flag: 'o' in -o"),
+        }
+        return ExitCode::from(1);
+    }
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match run(&cli) {
         Ok(outcome) => {
             let mut stdout = std::io::stdout().lock();

@@ -35,6 +35,19 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
             });
         }
     };
+    // Helm 4 logs a bad release name, then fails with a prefix; Helm 3 says it once, later.
+    if args.helm == helmrelease_helm::profile::HelmVersion::V4
+        && let Some(problem) = render::release_name_problem(&name)
+    {
+        return Ok(Outcome {
+            stdout: String::new(),
+            stderr: format!(
+                "level=ERROR msg=\"release name check failed\" error={}\nError: release name check failed: {problem}\n",
+                helmrelease_gotmpl::strconv::quote(&problem)
+            ),
+            code: 1,
+        });
+    }
     let options = TemplateOptions {
         release_name: name,
         namespace: ctx.namespace.clone().unwrap_or_else(|| "default".into()),
@@ -59,6 +72,7 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
         // `helm template` renders offline: lookup finds nothing.
         lookup: None,
         revision: 1,
+        helm: args.helm,
     };
     let chart = match &args.repo {
         Some(repo) => fetch(repo, &chart_ref, args)
@@ -66,12 +80,22 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
         // `oci://host/path/chart`: the reference names the chart itself.
         None if chart_ref.starts_with("oci://") => fetch(&chart_ref, "", args)
             .and_then(|bytes| helmrelease_helm::chart::load_archive(&bytes)),
-        // Helm's LocateChart says this before trying to load anything.
+        // Helm's LocateChart says this before trying to load anything: a path-like name is a
+        // missing path, a bare name should have been `repo/chart`.
         None if !std::path::Path::new(&chart_ref).exists() => {
-            Err(helmrelease_helm::Error::Chart(format!(
-                "path {} not found",
-                helmrelease_gotmpl::strconv::quote(&chart_ref)
-            )))
+            let path_like = chart_ref.starts_with('.') || chart_ref.starts_with('/');
+            Err(helmrelease_helm::Error::Chart(
+                if !path_like && !chart_ref.contains('/') {
+                    format!(
+                        "non-absolute URLs should be in form of repo_name/path_to_chart, got: {chart_ref}"
+                    )
+                } else {
+                    format!(
+                        "path {} not found",
+                        helmrelease_gotmpl::strconv::quote(&chart_ref)
+                    )
+                },
+            ))
         }
         None => helmrelease_helm::chart::load(&chart_ref),
     };

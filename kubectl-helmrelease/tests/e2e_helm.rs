@@ -88,14 +88,14 @@ async fn the_plugin_reads_what_official_helm_wrote() {
     let our_rows = rows(&ours, ours_keys(&ours));
     assert_eq!(our_rows, helm_rows, "ours: {ours}\nhelm: {helm}");
 
-    // get manifest, values and notes: what helm get prints (Helm adds one blank line at the end).
-    for what in ["manifest", "notes"] {
+    // get manifest, notes, hooks, metadata and all: byte for byte what helm get prints.
+    for what in ["manifest", "notes", "hooks", "metadata", "all"] {
         let helm = ok("helm get", ns.helm(&["get", what, "web"]).await);
         let ours = ok(
             "plugin get",
             plugin(&ns, &["get", what, "web", "--release"]).await,
         );
-        assert_eq!(ours.trim_end(), helm.trim_end(), "get {what}");
+        assert_eq!(ours, helm, "get {what}");
     }
     let helm_values = json(&ok(
         "helm get values",

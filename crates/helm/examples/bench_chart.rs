@@ -1,6 +1,6 @@
 //! Writes a chart the size of the reference (about 125 documents and 670 KB rendered,
 //! five subcharts) for `helm template` timings:
-//! `cargo run --release -p helmrelease-helm --example bench_chart -- /tmp/bigchart`.
+//! `cargo run --release -p helmrelease-helm --example bench_chart -- /tmp/bigchart [COMPONENTS]`.
 //! Only std: the chart is text.
 
 use std::fmt::Write as _;
@@ -185,13 +185,19 @@ fn main() -> std::io::Result<()> {
     let dir = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "/tmp/bigchart".into());
+    // Components per chart: 10 by default (126 documents); larger charts for side-by-side
+    // timings take 20 or 40.
+    let components = std::env::args()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10);
     let root = Path::new(&dir);
     let subs: Vec<String> = (1..=5).map(|i| format!("sub{i}")).collect();
     // Each chart renders (deployments + services) per component plus one ConfigMap:
     // 6 charts x (2 x 10 + 1) = 126 documents.
-    write_chart(root, "bigchart", &subs, 10)?;
+    write_chart(root, "bigchart", &subs, components)?;
     for s in &subs {
-        write_chart(&root.join("charts").join(s), s, &[], 10)?;
+        write_chart(&root.join("charts").join(s), s, &[], components)?;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! into one set (deepest paths first, so top-level `define`s win), Sprig and Helm's functions,
 //! `missingkey=zero` with `<no value>` removed, and errors reworded as Helm words them.
 
+use crate::profile::HelmVersion;
 use crate::yaml;
 use helmrelease_gotmpl::{
     Engine, Error as TmplError, Funcs, Function, Map, MissingKey, Signature, Template, Type, Value,
@@ -45,6 +46,8 @@ pub struct Options {
     pub strict: bool,
     /// What `lookup` asks; without one nothing exists, as in `helm template`.
     pub lookup: Option<Lookup>,
+    /// Which Helm's functions and error formats.
+    pub helm: HelmVersion,
 }
 
 /// A cluster for Helm's `lookup apiVersion kind namespace name`: the object (or, for an empty
@@ -123,7 +126,11 @@ pub fn render_each(
     } else {
         MissingKey::Zero
     });
-    set.funcs(&funcs());
+    let mut table = funcs();
+    if !options.helm.has_must_to_yaml() {
+        table.remove("mustToYaml");
+    }
+    set.funcs(&table);
     if let Some(lookup) = &options.lookup {
         let mut live = Funcs::new();
         live.insert("lookup".into(), Rc::new(lookup.clone()) as Rc<dyn Function>);
@@ -146,7 +153,7 @@ pub fn render_each(
         }
         let text = set
             .execute_template(&t.name, &t.vals)
-            .map_err(|e| exec_error(&t.name, &e))?;
+            .map_err(|e| exec_error(&t.name, &e, options.helm))?;
         let text = text.replace("<no value>", "");
         rendered(&t.name, &text);
         out.insert(t.name.clone(), text);
@@ -169,8 +176,10 @@ fn parse_error(name: &str, err: &TmplError) -> String {
 }
 
 /// Helm's `reformatExecErrorMsg`: `required`/`fail` messages become
-/// `execution error at (<file>:<line>:<col>): <message>`; other errors stay as Go wrote them.
-fn exec_error(name: &str, err: &TmplError) -> String {
+/// `execution error at (<file>:<line>:<col>): <message>`. Other errors stay as Go wrote them
+/// in Helm 3; Helm 4 lays out a chain of template errors one level per block
+/// ([`helm4_trace`]).
+fn exec_error(name: &str, err: &TmplError, helm: HelmVersion) -> String {
     let text = err.to_string();
     let parts: Vec<&str> = text.splitn(3, ": ").collect();
     if parts.len() != 3 {
@@ -178,8 +187,87 @@ fn exec_error(name: &str, err: &TmplError) -> String {
     }
     match marked(parts[2]) {
         Some(msg) => format!("execution error at ({}): {msg}", parts[1]),
+        None if helm == HelmVersion::V4 => helm4_trace(&text).unwrap_or(text),
         None => text,
     }
+}
+
+/// One level of a Helm 4 error trace.
+#[derive(PartialEq)]
+struct Traced<'a> {
+    location: &'a str,
+    function: Option<(&'a str, &'a str)>,
+    message: &'a str,
+}
+
+/// Helm 4's layout of a template execution error, rebuilt from Go's one-line text. Go wraps
+/// the error a function returns (`error calling include: <cause>`), and Helm 4 walks that
+/// chain: every level must read as a template error, or the one-line text stays (`None`).
+/// Each level prints as `LOCATION\n  executing "NAME" at <CONTEXT>:\n    MESSAGE`.
+fn helm4_trace(text: &str) -> Option<String> {
+    let mut levels: Vec<Traced<'_>> = Vec::new();
+    let mut current = Some(text);
+    while let Some(err) = current.take() {
+        let rest = err.strip_prefix("template: ")?;
+        let level = if rest.starts_with("no template ") {
+            Traced {
+                location: "",
+                function: None,
+                message: err,
+            }
+        } else if let Some(idx) = rest.find(": executing \"") {
+            let location = &rest[..idx];
+            let after = &rest[idx + ": executing \"".len()..];
+            let end = after.find('"')?;
+            let name = &after[..end];
+            let at = after[end + 1..].strip_prefix(" at <")?;
+            let close = at.find(">: ")?;
+            let context = &at[..close];
+            let message = &at[close + 3..];
+            // The wrapped cause, when a function's error is what failed.
+            if let Some(call) = message.strip_prefix("error calling ")
+                && let Some(colon) = call.find(": ")
+            {
+                current = Some(&call[colon + 2..]);
+            }
+            let shown = message
+                .find(" template:")
+                .map_or(message, |cut| &message[..cut]);
+            Traced {
+                location,
+                function: Some((name, context)),
+                message: shown,
+            }
+        } else {
+            let sep = rest.rfind(": ")?;
+            let message = &rest[sep + 2..];
+            Traced {
+                location: &rest[..sep],
+                function: None,
+                message: message
+                    .find(" template:")
+                    .map_or(message, |cut| &message[..cut]),
+            }
+        };
+        if levels.last() != Some(&level) {
+            levels.push(level);
+        }
+    }
+    let mut out = String::new();
+    for level in &levels {
+        if !level.location.is_empty() {
+            out.push_str(level.location);
+            out.push_str("\n  ");
+        }
+        if let Some((name, context)) = level.function {
+            out.push_str(&format!("executing \"{name}\" at <{context}>:\n    "));
+        }
+        if !level.message.is_empty() {
+            out.push_str(level.message);
+            out.push('\n');
+        }
+    }
+    Some(out.trim().to_string())
 }
 
 /// The message between the first start and the last end marker.
@@ -250,14 +338,7 @@ pub fn funcs() -> Funcs {
             "fromYaml",
             one(Type::String),
             "func(string) map[string]interface {}",
-            |a| {
-                Ok(match yaml::from_yaml(&str_arg(a, 0)) {
-                    Ok(Value::Map(m)) => Value::Map(m),
-                    Ok(Value::Nil) => Value::Map(Map::new()),
-                    Ok(_) => error_map("error unmarshaling JSON: json: cannot unmarshal into Go value of type map[string]interface {}"),
-                    Err(e) => error_map(&e.to_string()),
-                })
-            },
+            |a| Ok(yaml::helm_from_yaml(&str_arg(a, 0))),
         ),
     );
     f.insert(
@@ -267,14 +348,9 @@ pub fn funcs() -> Funcs {
             one(Type::String),
             "func(string) []interface {}",
             |a| {
-                Ok(match yaml::from_yaml(&str_arg(a, 0)) {
-                    Ok(Value::List(l)) => Value::List(l),
-                    Ok(Value::Nil) => Value::List(Rc::new(Vec::new())),
-                    Ok(_) => Value::List(Rc::new(vec![Value::string(
-                        "error unmarshaling JSON: json: cannot unmarshal object into Go value of type []interface {}",
-                    )])),
-                    Err(e) => Value::List(Rc::new(vec![Value::string(e.to_string())])),
-                })
+                // Unmarshalled into a list, not a map: the kube-state-metrics chart feeds it
+                // `include` of a `toYaml` list.
+                Ok(yaml::helm_from_yaml_array(&str_arg(a, 0)))
             },
         ),
     );
@@ -348,16 +424,7 @@ pub fn funcs() -> Funcs {
             "fromJson",
             one(Type::String),
             "func(string) map[string]interface {}",
-            |a| {
-                Ok(match yaml::from_json(&str_arg(a, 0)) {
-                    Ok(Value::Map(m)) => Value::Map(m),
-                    Ok(Value::Nil) => Value::Map(Map::new()),
-                    Ok(_) => error_map(
-                        "json: cannot unmarshal into Go value of type map[string]interface {}",
-                    ),
-                    Err(e) => error_map(&e.to_string()),
-                })
-            },
+            |a| Ok(yaml::helm_from_json(&str_arg(a, 0))),
         ),
     );
     f.insert(
@@ -366,16 +433,7 @@ pub fn funcs() -> Funcs {
             "fromJsonArray",
             one(Type::String),
             "func(string) []interface {}",
-            |a| {
-                Ok(match yaml::from_json(&str_arg(a, 0)) {
-                    Ok(Value::List(l)) => Value::List(l),
-                    Ok(Value::Nil) => Value::List(Rc::new(Vec::new())),
-                    Ok(_) => Value::List(Rc::new(vec![Value::string(
-                        "json: cannot unmarshal object into Go value of type []interface {}",
-                    )])),
-                    Err(e) => Value::List(Rc::new(vec![Value::string(e.to_string())])),
-                })
-            },
+            |a| Ok(yaml::helm_from_json_array(&str_arg(a, 0))),
         ),
     );
     f.insert(
@@ -419,12 +477,6 @@ fn str_arg(args: &[Value], i: usize) -> String {
         Some(Value::String(s)) => s.to_string(),
         _ => String::new(),
     }
-}
-
-fn error_map(message: &str) -> Value {
-    let mut m = BTreeMap::new();
-    m.insert("Error".to_string(), Value::string(message));
-    Value::Map(Map::from(m))
 }
 
 /// `include NAME DATA`: executes a named template and returns its output.

@@ -1,4 +1,4 @@
-//! Helm 3 chart rendering, byte for byte: YAML and JSON as Helm writes and reads them, chart
+//! Helm chart rendering, byte for byte as Helm 4 (or, on request, Helm 3) renders: YAML and JSON as Helm writes and reads them, chart
 //! loading, values coalescing, the template engine with Sprig and Helm's own functions, and
 //! manifests sorted and printed as `helm template` prints them.
 
@@ -6,6 +6,7 @@ pub mod chart;
 pub mod engine;
 pub mod manifest;
 pub mod objects;
+pub mod profile;
 pub mod render;
 pub mod values;
 pub mod yaml;

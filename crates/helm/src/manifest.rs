@@ -2,12 +2,14 @@
 //! (`helm.sh/hook`) apart from resources, resources in Helm's install order by kind, and the
 //! `helm template` text (`---\n# Source: <path>\n<document>`).
 
+use crate::profile::HelmVersion;
 use crate::{Error, Result, yaml};
 use helmrelease_gotmpl::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, mpsc};
 
-/// Helm's install order by kind; unknown kinds go last, alphabetically.
+/// Helm 4's install order by kind; unknown kinds go last, alphabetically. Helm 3's lacks the
+/// last two ([`HelmVersion::install_order`]).
 pub const INSTALL_ORDER: &[&str] = &[
     "PriorityClass",
     "Namespace",
@@ -129,7 +131,7 @@ fn text(v: Option<&Value>) -> String {
 /// blank files skipped, documents split; hooks and resources each sorted by install order,
 /// keeping the order of equal kinds. Hooks with an unknown event are dropped, as Helm does.
 pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Vec<Manifest>)> {
-    sort_parsed(files, Heads::default())
+    sort_parsed(files, Heads::default(), HelmVersion::default())
 }
 
 /// Documents of a file with their heads, in order.
@@ -149,7 +151,9 @@ fn sorted_file(path: &str, content: &str) -> bool {
 pub(crate) fn sort_parsed(
     files: &BTreeMap<String, String>,
     mut parsed: Heads,
+    helm: HelmVersion,
 ) -> Result<(Vec<Hook>, Vec<Manifest>)> {
+    let order = helm.install_order();
     let mut docs = Vec::new();
     let mut heads = Vec::new();
     let mut missing = Vec::new();
@@ -228,8 +232,8 @@ pub(crate) fn sort_parsed(
             delete_policies,
         });
     }
-    hooks.sort_by(|a, b| kind_order(&a.kind, &b.kind));
-    manifests.sort_by(|a, b| kind_order(&a.kind, &b.kind));
+    hooks.sort_by(|a, b| kind_order(order, &a.kind, &b.kind));
+    manifests.sort_by(|a, b| kind_order(order, &a.kind, &b.kind));
     Ok((hooks, manifests))
 }
 
@@ -375,9 +379,9 @@ impl<'scope> HeadPrefetch<'scope> {
 }
 
 /// Helm's `lessByKind` as an ordering (used with a stable sort).
-fn kind_order(a: &str, b: &str) -> std::cmp::Ordering {
+fn kind_order(order: &[&str], a: &str, b: &str) -> std::cmp::Ordering {
     use std::cmp::Ordering;
-    let pos = |k: &str| INSTALL_ORDER.iter().position(|x| *x == k);
+    let pos = |k: &str| order.iter().position(|x| *x == k);
     match (pos(a), pos(b)) {
         (Some(x), Some(y)) => x.cmp(&y),
         (Some(_), None) => Ordering::Less,
@@ -447,7 +451,7 @@ mod tests {
             for (path, text) in files.iter().rev() {
                 prefetch.submit(path, text);
             }
-            sort_parsed(files, prefetch.finish())
+            sort_parsed(files, prefetch.finish(), HelmVersion::default())
         })
     }
 
@@ -491,7 +495,7 @@ mod tests {
             "Service",
             "ConfigMap",
         ];
-        kinds.sort_by(|a, b| kind_order(a, b));
+        kinds.sort_by(|a, b| kind_order(INSTALL_ORDER, a, b));
         assert_eq!(
             kinds,
             vec![

@@ -1,20 +1,15 @@
 //! The objects Helm hands templates besides `.Values`: `.Chart`, `.Capabilities`, `.Files`,
 //! `.Release` and `.Template`, with the Go field names, methods and type names Helm's have.
 
+use crate::profile::HelmVersion;
 use crate::yaml;
 use helmrelease_gotmpl::{Function, IntType, Map, Object, Signature, Struct, Type, Value};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-/// Kubernetes version `helm template` reports without a cluster (Helm 3.21, client-go 0.35).
+/// Kubernetes version `helm template` reports without a cluster (Helm 4.1 and 3.21.0-3.21.1,
+/// client-go 0.35).
 pub const DEFAULT_KUBE_VERSION: &str = "v1.35.0";
-/// Helm version reported in `.Capabilities.HelmVersion`.
-pub const HELM_VERSION: &str = "v3.21.0";
-/// Commit of that Helm release, as the reference renderer reports it.
-pub const HELM_GIT_COMMIT: &str = "e0878d41b711792be60777fd65ad23a101e6b85f";
-/// Go version reported with it (the Go Helm 3.21 was built with is not recorded here; this is
-/// the toolchain our reference renderer uses, so tests agree).
-pub const HELM_GO_VERSION: &str = "go1.19.8";
 
 /// API versions `helm template` reports without a cluster (Helm 3.21, client-go 0.35).
 pub const DEFAULT_API_VERSIONS: &[&str] = &[
@@ -81,19 +76,93 @@ fn s(v: &str) -> Value {
     Value::string(v)
 }
 
-/// `.Capabilities` (`*chartutil.Capabilities`).
-pub fn capabilities(kube_version: &str, api_versions: &[String]) -> Value {
-    let version = if kube_version.starts_with('v') {
-        kube_version.to_string()
-    } else {
-        format!("v{kube_version}")
-    };
-    let mut parts = version.trim_start_matches('v').split('.');
-    let major = parts.next().unwrap_or_default().to_string();
-    let minor = parts.next().unwrap_or_default().to_string();
-    let kv_string = version.clone();
+/// A Kubernetes version as Helm parses `--kube-version` (k8s.io's generic version parser): the
+/// version as given (with a `v`), and its numbers alone, which constraints are checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeVersion {
+    /// As given, with a leading `v` (`v1.30.1-gke.2`).
+    pub given: String,
+    /// The numbers only (`v1.30.1`).
+    pub normalized: String,
+    /// Major version.
+    pub major: String,
+    /// Minor version.
+    pub minor: String,
+}
+
+impl KubeVersion {
+    /// Parses as `version.ParseGeneric` does: an optional `v`, at least two dot-separated
+    /// numbers without leading zeros, then anything.
+    pub fn parse(text: &str) -> Result<KubeVersion, String> {
+        let trimmed = text.trim_start();
+        let body = trimmed.strip_prefix('v').unwrap_or(trimmed);
+        let digits_end = body
+            .char_indices()
+            .scan(false, |last_dot, (i, c)| {
+                let ok = c.is_ascii_digit() || (c == '.' && !*last_dot && i > 0);
+                *last_dot = c == '.';
+                ok.then_some(i + c.len_utf8())
+            })
+            .last()
+            .unwrap_or(0);
+        let numbers = body[..digits_end].trim_end_matches('.');
+        if numbers.is_empty() {
+            return Err(format!("could not parse {text:?} as version"));
+        }
+        let components: Vec<&str> = numbers.split('.').collect();
+        if components.len() < 2 {
+            return Err(format!("illegal version string {text:?}"));
+        }
+        let mut values = Vec::new();
+        for c in &components {
+            if c.len() > 1 && c.starts_with('0') {
+                return Err(format!(
+                    "illegal zero-prefixed version component {c:?} in {text:?}"
+                ));
+            }
+            let n: u64 = c
+                .parse()
+                .map_err(|e| format!("illegal version string {text:?}: {e}"))?;
+            values.push(n.to_string());
+        }
+        let given = if text.starts_with('v') {
+            text.to_string()
+        } else {
+            format!("v{text}")
+        };
+        Ok(KubeVersion {
+            given,
+            normalized: format!("v{}", values.join(".")),
+            major: values[0].clone(),
+            minor: values[1].clone(),
+        })
+    }
+
+    /// `.Version`: Helm 4 keeps the version as given, Helm 3 normalizes it.
+    pub fn version(&self, helm: HelmVersion) -> &str {
+        match helm {
+            HelmVersion::V4 => &self.given,
+            HelmVersion::V3 => &self.normalized,
+        }
+    }
+}
+
+/// `.Capabilities` (`*chartutil.Capabilities`, `*common.Capabilities` in Helm 4).
+pub fn capabilities(
+    kube_version: &KubeVersion,
+    api_versions: &[String],
+    helm: HelmVersion,
+) -> Value {
+    let version = kube_version.version(helm).to_string();
+    let major = kube_version.major.clone();
+    let minor = kube_version.minor.clone();
+    // Templates print it through its String method: the normalized version in both.
+    let kv_string = kube_version.normalized.clone();
     let kube = Struct {
-        type_name: "chartutil.KubeVersion".into(),
+        type_name: match helm {
+            HelmVersion::V4 => "common.KubeVersion".into(),
+            HelmVersion::V3 => "chartutil.KubeVersion".into(),
+        },
         fields: vec![
             ("Version".into(), s(&version)),
             ("Major".into(), s(&major)),
@@ -101,10 +170,9 @@ pub fn capabilities(kube_version: &str, api_versions: &[String]) -> Value {
         ],
         methods: vec![
             ("String".into(), constant("String", &kv_string)),
-            ("GitVersion".into(), constant("GitVersion", &kv_string)),
+            ("GitVersion".into(), constant("GitVersion", &version)),
         ],
-        // Templates print it through its String method.
-        display: Some(version.clone()),
+        display: Some(kv_string.clone()),
     };
     let set = Rc::new(api_versions.to_vec());
     let has: Rc<dyn Function> = Rc::new(Has(set.clone()));
@@ -114,14 +182,19 @@ pub fn capabilities(kube_version: &str, api_versions: &[String]) -> Value {
         methods: vec![("Has".into(), has)],
         display: Some(format!("[{}]", set.join(" "))),
     };
+    let info = helm.build_info();
+    let mut fields = vec![
+        ("Version".into(), s(info.version)),
+        ("GitCommit".into(), s(info.git_commit)),
+        ("GitTreeState".into(), s("clean")),
+        ("GoVersion".into(), s(info.go_version)),
+    ];
+    if let Some(kube_client) = info.kube_client_version {
+        fields.push(("KubeClientVersion".into(), s(kube_client)));
+    }
     let helm = Struct {
         type_name: "version.BuildInfo".into(),
-        fields: vec![
-            ("Version".into(), s(HELM_VERSION)),
-            ("GitCommit".into(), s(HELM_GIT_COMMIT)),
-            ("GitTreeState".into(), s("clean")),
-            ("GoVersion".into(), s(HELM_GO_VERSION)),
-        ],
+        fields,
         methods: Vec::new(),
         display: None,
     };

@@ -46,6 +46,8 @@ pub struct TemplateOptions {
     /// The cluster `lookup` reads, as in `helm install`/`upgrade` (and Flux); `None` renders
     /// offline, as `helm template` does, where nothing exists.
     pub lookup: Option<engine::Lookup>,
+    /// Which Helm to render as (Helm 4 unless asked).
+    pub helm: crate::profile::HelmVersion,
 }
 
 impl Default for TemplateOptions {
@@ -66,8 +68,18 @@ impl Default for TemplateOptions {
             skip_schema_validation: false,
             revision: 1,
             lookup: None,
+            helm: crate::profile::HelmVersion::default(),
         }
     }
+}
+
+/// What is wrong with a release name, in Helm's words; `None` for a valid one.
+pub fn release_name_problem(name: &str) -> Option<String> {
+    (!valid_release_name(name)).then(|| {
+        format!(
+            "release name {name:?}: invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"
+        )
+    })
 }
 
 /// A rendered release: what Helm stores and prints.
@@ -130,31 +142,43 @@ pub fn render_with_values(
     user: &Value,
     options: &TemplateOptions,
 ) -> Result<Rendered> {
-    if !valid_release_name(&options.release_name) {
-        return Err(Error::Options(format!(
-            "release name {:?}: invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53",
-            options.release_name
-        )));
+    if let Some(problem) = release_name_problem(&options.release_name) {
+        return Err(Error::Options(problem));
     }
     let user = user.clone();
-    let kube_version = options
-        .kube_version
-        .clone()
-        .unwrap_or_else(|| objects::DEFAULT_KUBE_VERSION.to_string());
-    let kube_version = if kube_version.starts_with('v') {
-        kube_version
-    } else {
-        format!("v{kube_version}")
+    let kube = match &options.kube_version {
+        Some(given) => objects::KubeVersion::parse(given)
+            .map_err(|e| Error::Options(format!("invalid kube version '{given}': {e}")))?,
+        None => {
+            objects::KubeVersion::parse(objects::DEFAULT_KUBE_VERSION).map_err(Error::Options)?
+        }
     };
+    // Constraints are checked against the version without its suffix; the message names the
+    // version as Helm 4 keeps it (as given) or Helm 3 does (normalized).
     if !chart.metadata.kube_version.is_empty()
-        && !crate::chart::semver::is_compatible_range(&chart.metadata.kube_version, &kube_version)
+        && !crate::chart::semver::is_compatible_range(
+            &chart.metadata.kube_version,
+            &kube.normalized,
+        )
     {
         return Err(Error::Render(format!(
-            "chart requires kubeVersion: {} which is incompatible with Kubernetes {kube_version}",
-            chart.metadata.kube_version
+            "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
+            chart.metadata.kube_version,
+            kube.version(options.helm)
         )));
     }
-    let vals = values::prepare_with(&mut chart, &user, options.skip_schema_validation)?;
+    let vals = values::prepare_with(&mut chart, &user, options.skip_schema_validation).map_err(
+        |e| match e {
+            // Helm 4 starts this message in lower case.
+            Error::Chart(m) if options.helm == crate::profile::HelmVersion::V4 => {
+                match m.strip_prefix("An error occurred") {
+                    Some(rest) => Error::Chart(format!("an error occurred{rest}")),
+                    None => Error::Chart(m),
+                }
+            }
+            other => other,
+        },
+    )?;
     let mut api_versions: Vec<String> = if options.cluster_api_versions {
         Vec::new()
     } else {
@@ -171,7 +195,7 @@ pub fn render_with_values(
             options.revision,
             options.is_upgrade,
         ),
-        capabilities: objects::capabilities(&kube_version, &api_versions),
+        capabilities: objects::capabilities(&kube, &api_versions, options.helm),
     };
     // Templates change `.Values` in place; keep the computed values as they are now.
     let computed = vals.deep_copy();
@@ -182,6 +206,7 @@ pub fn render_with_values(
         let prefetch = manifest::HeadPrefetch::start(scope);
         let engine_options = engine::Options {
             lookup: options.lookup.clone(),
+            helm: options.helm,
             ..engine::Options::default()
         };
         let files = engine::render_each(&templates, engine_options, &mut |n, t| {
@@ -204,16 +229,18 @@ pub fn render_with_values(
         }
         true
     });
-    let (hooks, manifests) = manifest::sort_parsed(&files, heads).map_err(|e| match e {
-        Error::Render(message) => Error::InvalidManifest {
-            message,
-            files: files.clone(),
-        },
-        other => other,
-    })?;
+    let (hooks, manifests) =
+        manifest::sort_parsed(&files, heads, options.helm).map_err(|e| match e {
+            Error::Render(message) => Error::InvalidManifest {
+                message,
+                files: files.clone(),
+            },
+            other => other,
+        })?;
     let mut out = String::new();
     let mut crds = Vec::new();
-    if options.include_crds && !options.skip_crds {
+    // `--skip-crds` is about installing; `helm template --include-crds` prints them regardless.
+    if options.include_crds {
         for crd in chart.crd_objects() {
             let text = String::from_utf8_lossy(&crd.data).into_owned();
             out.push_str(&manifest::source_block(&crd.filename, &text));

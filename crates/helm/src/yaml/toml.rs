@@ -282,13 +282,20 @@ impl Encoder {
                 self.wf(&s);
             }
             Value::Float(f) => {
+                // toml 1.6 (Helm 3.19+ and 4): shortest 'g' form, ".0" added when it has
+                // neither a point nor an exponent; signed nan and inf.
+                let sign = if f.is_sign_negative() { "-" } else { "" };
                 let s = if f.is_nan() {
-                    "nan".to_string()
+                    format!("{sign}nan")
                 } else if f.is_infinite() {
-                    if f.is_sign_negative() { "-inf" } else { "+inf" }.to_string()
+                    format!("{sign}inf")
                 } else {
-                    let s = helmrelease_gotmpl::fmt::format_float(*f, 'f', -1);
-                    if s.contains('.') { s } else { format!("{s}.0") }
+                    let s = helmrelease_gotmpl::fmt::format_float(*f, 'g', -1);
+                    if s.contains('.') || s.contains('e') {
+                        s
+                    } else {
+                        format!("{s}.0")
+                    }
                 };
                 self.wf(&s);
             }
@@ -333,12 +340,16 @@ pub(crate) fn encode(v: &Value) -> Result<String, Result<String, String>> {
             e.table_body(&[], v, false).map_err(Ok)?;
         }
         Value::Object(_) => return Ok(String::new()),
+        // Since toml 1.4 a top-level value other than a table is written as the bare value;
+        // only an array of tables still needs a key.
         Value::List(_) => {
-            toml_type(v).map_err(Ok)?;
-            return Err(Ok(ERR_NO_KEY.to_string()));
+            if toml_type(v).map_err(Ok)? == TomlType::ArrayHash {
+                return Err(Ok(ERR_NO_KEY.to_string()));
+            }
+            e.element(v).map_err(Ok)?;
         }
         Value::Func(_) => return Err(Ok("unsupported type for key '': func".to_string())),
-        _ => return Err(Ok(ERR_NO_KEY.to_string())),
+        _ => e.element(v).map_err(Ok)?,
     }
     Ok(e.out)
 }
