@@ -2,7 +2,7 @@
 //! hook until it completes or fails, and cancellation honoured at once.
 
 use crate::apply::Applier;
-use crate::readiness::{Readiness, not_ready_message, readiness};
+use crate::readiness::{self, Evaluation, Readiness, Status, Wait};
 use crate::{Error, Result};
 use serde_json::Value;
 use std::time::Duration;
@@ -62,15 +62,43 @@ impl Cancel {
 /// What a wait covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Jobs {
-    /// Jobs count as ready at once (`--wait`).
+    /// A started Job counts as ready (Helm's `--wait`; Flux's `disableWaitForJobs`).
     Skip,
-    /// Jobs must complete (`--wait-for-jobs`).
+    /// Jobs must complete (Helm's `--wait-for-jobs`; Flux's default).
     Complete,
+}
+
+/// Reads `obj` and judges it as `wait` does; a missing object is Unknown if never seen.
+async fn evaluate(
+    applier: &Applier,
+    obj: &Value,
+    namespace: &str,
+    wait: Wait,
+) -> Result<(Evaluation, Value)> {
+    Ok(match applier.get(obj, namespace).await? {
+        Some(live) => {
+            let options = readiness::Options {
+                wait,
+                now: Some(jiff::Timestamp::now()),
+                pods: &[],
+            };
+            (readiness::evaluate(&live, &options), live)
+        }
+        None => (
+            Evaluation {
+                status: Status::Unknown,
+                message: String::new(),
+            },
+            applier.normalize(obj, namespace).await?,
+        ),
+    })
 }
 
 /// Waits until every object in `objects` is Ready, or fails with Helm 4's message naming each
 /// object that is not (`resource Deployment/ns/name not ready. status: InProgress, message:
-/// Available: 0/2`, then `context deadline exceeded`).
+/// Available: 0/2`, then `context deadline exceeded`). As in Helm, an object that has Failed is
+/// not waited for any longer: the wait ends once the rest are ready, reporting it. Paused
+/// Deployments are skipped.
 pub async fn until_ready(
     applier: &Applier,
     objects: &[Value],
@@ -81,30 +109,40 @@ pub async fn until_ready(
 ) -> Result<()> {
     let mut cancel = cancel.clone();
     let deadline = Instant::now() + timeout;
+    let wait = match jobs {
+        Jobs::Skip => Wait::Resources,
+        Jobs::Complete => Wait::ResourcesAndJobs,
+    };
     let watched: Vec<&Value> = objects
         .iter()
-        .filter(|o| jobs == Jobs::Complete || o["kind"].as_str() != Some("Job"))
+        .filter(|o| {
+            !(o["kind"].as_str() == Some("Deployment")
+                && o["spec"]["paused"].as_bool() == Some(true))
+        })
         .collect();
     loop {
         let mut pending = Vec::new();
+        let mut failed = Vec::new();
         for obj in &watched {
-            let state = match applier.get(obj, namespace).await? {
-                Some(live) => (readiness(&live), live),
-                None => (
-                    Readiness::InProgress("Resource not found".into()),
-                    (*obj).clone(),
-                ),
-            };
-            if state.0 != Readiness::Ready {
-                pending.push(not_ready_message(&state.1, &state.0));
+            let (eval, shown) = evaluate(applier, obj, namespace, wait).await?;
+            match eval.status {
+                Status::Current => {}
+                Status::Failed => failed.push(eval.not_ready_message(&shown)),
+                _ => pending.push(eval.not_ready_message(&shown)),
             }
         }
         if pending.is_empty() {
-            return Ok(());
+            return if failed.is_empty() {
+                Ok(())
+            } else {
+                Err(Error::Failed(failed.join("\n")))
+            };
         }
         if Instant::now() >= deadline {
-            pending.push("context deadline exceeded".into());
-            return Err(Error::Timeout(pending.join("\n")));
+            let mut all = failed;
+            all.extend(pending);
+            all.push("context deadline exceeded".into());
+            return Err(Error::Timeout(all.join("\n")));
         }
         if cancel.sleep(POLL.min(deadline - Instant::now())).await {
             return Err(Error::Cancelled(pending.join("\n")));
@@ -127,27 +165,20 @@ pub async fn hook(
     let mut cancel = cancel.clone();
     let deadline = Instant::now() + timeout;
     loop {
-        let live = applier.get(obj, namespace).await?;
-        let (state, shown) = match &live {
-            Some(l) => (readiness(l), l.clone()),
-            None => (
-                Readiness::InProgress("Resource not found".into()),
-                obj.clone(),
-            ),
-        };
-        match state {
+        let (eval, shown) = evaluate(applier, obj, namespace, Wait::Hooks).await?;
+        match eval.readiness() {
             Readiness::Ready => return Ok(()),
-            Readiness::Failed(_) => return Err(Error::Failed(not_ready_message(&shown, &state))),
+            Readiness::Failed(_) => return Err(Error::Failed(eval.not_ready_message(&shown))),
             Readiness::InProgress(_) => {}
         }
         if Instant::now() >= deadline {
             return Err(Error::Timeout(format!(
                 "{}\ncontext deadline exceeded",
-                not_ready_message(&shown, &state)
+                eval.not_ready_message(&shown)
             )));
         }
         if cancel.sleep(POLL.min(deadline - Instant::now())).await {
-            return Err(Error::Cancelled(not_ready_message(&shown, &state)));
+            return Err(Error::Cancelled(eval.not_ready_message(&shown)));
         }
     }
 }

@@ -391,3 +391,244 @@ async fn a_cancelled_wait_stops_at_once() {
         started.elapsed()
     );
 }
+
+fn hooks_chart() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charts/hooks")
+}
+
+/// `desired` for any chart folder.
+fn desired_from(
+    chart_dir: &Path,
+    name: &str,
+    namespace: &str,
+    values: &str,
+    upgrade: bool,
+) -> Desired {
+    let loaded = helmrelease_helm::chart::load(chart_dir).unwrap();
+    let chart = stored_chart(&loaded);
+    let user = helmrelease_helm::values::read_values(values).unwrap();
+    let options = helmrelease_helm::render::TemplateOptions {
+        release_name: name.into(),
+        namespace: namespace.into(),
+        is_upgrade: upgrade,
+        ..Default::default()
+    };
+    let rendered = helmrelease_helm::render::render_with_values(loaded, &user, &options).unwrap();
+    Desired {
+        chart,
+        config: user.to_json().as_object().cloned().unwrap_or_default(),
+        manifest: rendered.manifest.clone(),
+        hooks: rendered
+            .hooks
+            .iter()
+            .map(|h| Hook {
+                name: h.name.clone(),
+                kind: h.kind.clone(),
+                path: h.path.clone(),
+                manifest: h.manifest.clone(),
+                events: h.events.clone(),
+                weight: h.weight,
+                delete_policies: h.delete_policies.clone(),
+                ..Hook::default()
+            })
+            .collect(),
+        crds: rendered.crds.clone(),
+        notes: rendered.notes.clone(),
+    }
+}
+
+async fn names(ns: &TestNamespace) -> String {
+    ok(
+        "kubectl get",
+        ns.kubectl(&["get", "jobs,configmaps", "-o", "name"], None)
+            .await,
+    )
+    .replace("configmap/kube-root-ca.crt\n", "")
+}
+
+/// The hooks of the newest stored revision: name and phase, in the order they started.
+async fn hook_runs(ns: &TestNamespace, name: &str) -> Vec<(String, String)> {
+    let a = actions(ns).await;
+    let _ = a;
+    let storage = helmrelease_action::storage::SecretStorage::new(ns.client.clone(), &ns.name);
+    let history = storage.history(name).await.unwrap();
+    let latest = &history.last().unwrap().release;
+    let mut runs: Vec<(String, String, String)> = latest
+        .hooks
+        .iter()
+        .filter_map(|h| {
+            h.last_run.as_ref().map(|r| {
+                (
+                    r.started_at.clone().unwrap_or_default(),
+                    h.name.clone(),
+                    r.phase.clone(),
+                )
+            })
+        })
+        .collect();
+    runs.sort();
+    runs.into_iter().map(|(_, n, p)| (n, p)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hooks_pruning_and_keep_match_helm() {
+    let Some(cluster) = shared().await else {
+        return;
+    };
+    let theirs = cluster.namespace("helm-hooks").await.unwrap();
+    let ours = cluster.namespace("our-hooks").await.unwrap();
+    let chart = hooks_chart();
+    let chart_arg = chart.to_str().unwrap();
+    let a = actions(&ours).await;
+
+    ok(
+        "helm install",
+        theirs
+            .helm(&["install", "h", chart_arg, "--wait", "--timeout=60s"])
+            .await,
+    );
+    a.install(
+        "h",
+        &desired_from(&chart, "h", &ours.name, "", false),
+        &options(),
+        &Cancel::never(),
+    )
+    .await
+    .unwrap();
+    // Weight order, and each delete policy: `first` went once it succeeded.
+    let expected_runs = vec![
+        ("first".to_string(), "Succeeded".to_string()),
+        ("second".to_string(), "Succeeded".to_string()),
+        ("after".to_string(), "Succeeded".to_string()),
+    ];
+    assert_eq!(hook_runs(&theirs, "h").await, expected_runs);
+    assert_eq!(hook_runs(&ours, "h").await, expected_runs);
+    assert_eq!(names(&ours).await, names(&theirs).await);
+    assert_eq!(
+        names(&ours).await,
+        "job.batch/second\nconfigmap/after\nconfigmap/app\nconfigmap/dropped-one\n"
+    );
+
+    // An upgrade prunes what the new revision lacks.
+    ok(
+        "helm upgrade",
+        theirs
+            .helm(&[
+                "upgrade",
+                "h",
+                chart_arg,
+                "--wait",
+                "--timeout=60s",
+                "--set",
+                "value=two",
+            ])
+            .await,
+    );
+    a.upgrade(
+        "h",
+        &desired_from(&chart, "h", &ours.name, "value: two\n", true),
+        &options(),
+        &Cancel::never(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(names(&ours).await, names(&theirs).await);
+    assert!(names(&ours).await.contains("configmap/dropped-two\n"));
+    assert!(!names(&ours).await.contains("dropped-one"));
+
+    // Uninstall keeps what asks to be kept, and the hooks without a delete policy for it.
+    ok(
+        "helm uninstall",
+        theirs.helm(&["uninstall", "h", "--wait"]).await,
+    );
+    a.uninstall("h", false, &options(), &Cancel::never())
+        .await
+        .unwrap();
+    assert_eq!(names(&ours).await, names(&theirs).await);
+    assert_eq!(
+        names(&ours).await,
+        "job.batch/second\nconfigmap/after\nconfigmap/app\n"
+    );
+}
+
+/// A live object without what differs between two installs: identity, times, managers,
+/// status, and the namespace wherever it is written.
+fn comparable(mut obj: Value, namespace: &str) -> Value {
+    if let Some(meta) = obj["metadata"].as_object_mut() {
+        for k in [
+            "uid",
+            "resourceVersion",
+            "creationTimestamp",
+            "managedFields",
+            "namespace",
+            "generation",
+        ] {
+            meta.remove(k);
+        }
+    }
+    if let Some(status) = obj.as_object_mut() {
+        status.remove("status");
+    }
+    let text = obj.to_string().replace(namespace, "NS");
+    let mut obj: Value = serde_json::from_str(&text).unwrap();
+    // Cluster IPs are allocated per Service.
+    if let Some(spec) = obj["spec"].as_object_mut() {
+        spec.remove("clusterIP");
+        spec.remove("clusterIPs");
+    }
+    if let Some(ann) = obj["metadata"]["annotations"].as_object_mut() {
+        ann.remove("deployment.kubernetes.io/revision");
+    }
+    obj
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_objects_equal_those_of_helm_install() {
+    let Some(cluster) = shared().await else {
+        return;
+    };
+    let theirs = cluster.namespace("helm-same").await.unwrap();
+    let ours = cluster.namespace("our-same").await.unwrap();
+    ok(
+        "helm install",
+        theirs
+            .helm(&[
+                "install",
+                "web",
+                webapp().to_str().unwrap(),
+                "--wait",
+                "--timeout=60s",
+                "--set",
+                "password=s3cret",
+            ])
+            .await,
+    );
+    actions(&ours)
+        .await
+        .install(
+            "web",
+            &desired("web", &ours.name, "password: s3cret\n", false),
+            &options(),
+            &Cancel::never(),
+        )
+        .await
+        .unwrap();
+    for object in [
+        "deployment/web-webapp",
+        "service/web-webapp",
+        "secret/web-webapp",
+        "configmap/web-sub",
+    ] {
+        let get = |ns: &TestNamespace| {
+            let ns = ns.clone();
+            async move {
+                let out = ok(
+                    "kubectl get",
+                    ns.kubectl(&["get", object, "-o", "json"], None).await,
+                );
+                comparable(serde_json::from_str(&out).unwrap(), &ns.name)
+            }
+        };
+        assert_eq!(get(&ours).await, get(&theirs).await, "{object}");
+    }
+}
