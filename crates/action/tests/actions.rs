@@ -632,3 +632,124 @@ async fn live_objects_equal_those_of_helm_install() {
         assert_eq!(get(&ours).await, get(&theirs).await, "{object}");
     }
 }
+
+/// Run by `a_kill_during_an_upgrade_leaves_a_lock_the_next_run_unlocks` in a process of its
+/// own, which it then kills: an upgrade whose Deployment never becomes ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by the crash test in a child process"]
+async fn crash_child_upgrades_until_killed() {
+    let (Ok(kubeconfig), Ok(namespace)) = (
+        std::env::var("CRASH_CHILD_KUBECONFIG"),
+        std::env::var("CRASH_CHILD_NAMESPACE"),
+    ) else {
+        return;
+    };
+    let yaml = std::fs::read_to_string(kubeconfig).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::from_yaml(&yaml).unwrap(),
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    let client = kube::Client::try_from(config).unwrap();
+    let a = Actions::new(client, &namespace, "helm-controller");
+    let mut opts = options();
+    opts.lock_holder = "controller-0".into();
+    let values = "podAnnotations:\n  helmrelease.dev/kwok-fail: \"true\"\n";
+    let _ = a
+        .upgrade(
+            "web",
+            &desired("web", &namespace, values, true),
+            &opts,
+            &Cancel::never(),
+        )
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_during_an_upgrade_leaves_a_lock_the_next_run_unlocks() {
+    let Some(cluster) = shared().await else {
+        return;
+    };
+    let ns = cluster.namespace("crash").await.unwrap();
+    let a = actions(&ns).await;
+    a.install(
+        "web",
+        &desired("web", &ns.name, "", false),
+        &options(),
+        &Cancel::never(),
+    )
+    .await
+    .unwrap();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "crash_child_upgrades_until_killed",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("CRASH_CHILD_KUBECONFIG", &ns.kubeconfig)
+        .env("CRASH_CHILD_NAMESPACE", &ns.name)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Until the upgrade is stored pending and waiting on its Deployment.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let h = history(&ns, "web").await;
+        if h.len() == 2 && h[1].1 == "pending-upgrade" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the child never got to pending-upgrade: {h:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    child.kill().unwrap(); // SIGKILL: no cleanup of any kind.
+    child.wait().unwrap();
+
+    // The crash left the release pending, locked by the dead controller.
+    let storage = helmrelease_action::storage::SecretStorage::new(ns.client.clone(), &ns.name);
+    let lock = storage
+        .lock_of("web", 2)
+        .await
+        .unwrap()
+        .expect("a lock record");
+    assert_eq!(lock.holder, "controller-0");
+    assert!(matches!(
+        a.upgrade(
+            "web",
+            &desired("web", &ns.name, "", true),
+            &options(),
+            &Cancel::never()
+        )
+        .await,
+        Err(helmrelease_action::Error::Pending)
+    ));
+    // Another controller may not take a live lock; the restarted holder may.
+    assert!(!a.unlock("web", "controller-1").await.unwrap());
+    assert!(a.unlock("web", "controller-0").await.unwrap());
+    let h = history(&ns, "web").await;
+    assert_eq!(h[1].1, "failed", "{h:?}");
+    assert_eq!(
+        h[1].2,
+        "Release unlocked from stale 'pending-upgrade' state"
+    );
+    // And the next upgrade completes.
+    let done = a
+        .upgrade(
+            "web",
+            &desired("web", &ns.name, "replicaCount: 1\n", true),
+            &options(),
+            &Cancel::never(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.version, 3);
+    let h = history(&ns, "web").await;
+    assert_eq!(h[2], (3, "deployed".into(), "Upgrade complete".into()));
+    assert_eq!(replicas(&ns, "web-webapp").await, "1/1");
+}
