@@ -110,6 +110,16 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
             });
         }
     };
+    // Helm warns about a deprecated chart as soon as it is loaded, whatever happens next.
+    let deprecated = match &chart {
+        Ok(c) if c.metadata.deprecated => match args.helm {
+            helmrelease_helm::profile::HelmVersion::V4 => {
+                "level=WARN msg=\"this chart is deprecated\"\n"
+            }
+            helmrelease_helm::profile::HelmVersion::V3 => "WARNING: This chart is deprecated\n",
+        },
+        _ => "",
+    };
     let mut written = String::new();
     let result = chart
         .and_then(|chart| render::render(chart, &options))
@@ -125,7 +135,7 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
             None => render::template_text(&rendered, &options),
             Some(dir) => write_files(&rendered, &options, dir, args.release_name, &mut written),
         });
-    Ok(match result {
+    let mut outcome = match result {
         Ok(stdout) => Outcome {
             stdout: written + &stdout,
             stderr: String::new(),
@@ -162,7 +172,9 @@ pub fn run(args: &TemplateArgs, ctx: &Context) -> Result<Outcome> {
             stderr: format!("Error: {e}\n"),
             code: 1,
         },
-    })
+    };
+    outcome.stderr.insert_str(0, deprecated);
+    Ok(outcome)
 }
 
 /// `--output-dir`: each document appended to its template's file, `wrote <path>` said for

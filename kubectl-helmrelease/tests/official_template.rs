@@ -480,7 +480,75 @@ fn corpus(dir: &Path) -> Vec<Case> {
         .unwrap();
         cases.push(case(&format!("{name}: {e}"), dir, &["r", &name]));
     }
+    // A deprecated chart: Helm warns first, whether it then renders or fails.
+    for (name, template) in [
+        ("deprecated", "a: 1\n"),
+        ("deprecated-fails", "a: {{ fail \"no\" }}\n"),
+    ] {
+        let chart = dir.join(name);
+        std::fs::create_dir_all(chart.join("templates")).unwrap();
+        std::fs::write(
+            chart.join("Chart.yaml"),
+            format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\ndeprecated: true\n"),
+        )
+        .unwrap();
+        std::fs::write(chart.join("templates/t.yaml"), template).unwrap();
+        cases.push(case(name, dir, &["r", name]));
+    }
+    write_ksm(dir);
+    cases.push(case("kube-state-metrics pattern", dir, &["r", "ksm"]));
     cases
+}
+
+/// The kube-state-metrics pattern: a list rendered by `include` with `toYaml`, read back with
+/// `fromYamlArray` and ranged over.
+fn write_ksm(dir: &Path) {
+    let ksm = dir.join("ksm");
+    std::fs::create_dir_all(ksm.join("templates")).unwrap();
+    std::fs::write(
+        ksm.join("Chart.yaml"),
+        "apiVersion: v2\nname: ksm\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ksm.join("values.yaml"),
+        "rbac:\n- apiGroups: [\"\"]\n  resources: [pods, nodes]\n  verbs: [list, watch]\ncollectors: [pods, nodes]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ksm.join("templates/_h.tpl"),
+        "{{- define \"ksm.rules\" -}}\n{{ toYaml .Values.rbac }}\n{{- end -}}\n{{- define \"ksm.collectors\" -}}\n{{ toYaml .Values.collectors }}\n{{- end -}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ksm.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ksm\ndata:\n  resources: {{ include \"ksm.collectors\" . | fromYamlArray | join \",\" | quote }}\n  rules: |\n    {{- range (include \"ksm.rules\" . | fromYamlArray) }}\n    {{ .verbs | join \",\" }} on {{ .resources | join \",\" }}\n    {{- end }}\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn kube_state_metrics_pattern_reads_the_list_back() {
+    let work = tempfile::tempdir().unwrap();
+    write_ksm(work.path());
+    let home = work.path().join("home");
+    let out = run(
+        Path::new(OURS),
+        &["template".into(), "r".into(), "ksm".into()],
+        work.path(),
+        &home,
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("  resources: \"pods,nodes\"\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("    list,watch on pods,nodes\n"),
+        "{}",
+        out.stdout
+    );
 }
 
 /// Differences we know of and keep, each with its reason. Anything else fails.
