@@ -7,7 +7,7 @@
 
 use helmrelease_release::model::{Chart, Info, Metadata};
 use helmrelease_release::{ObjectOptions, Release, storage};
-use helmrelease_testcluster::{Output, TestNamespace, run_async, shared};
+use helmrelease_testcluster::{Output, TestNamespace, ok, run_async, shared};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -15,16 +15,6 @@ const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-helmrelease");
 
 fn webapp() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/charts/webapp")
-}
-
-#[track_caller]
-fn ok(what: &str, out: Output) -> String {
-    assert!(
-        out.ok,
-        "{what} failed ({:?}):\n{}\n{}",
-        out.code, out.stdout, out.stderr
-    );
-    out.stdout
 }
 
 /// The plugin binary with this namespace's kubeconfig.

@@ -114,6 +114,17 @@ pub fn hooks_for(hooks: &[Hook], event: &str) -> Vec<usize> {
     picked
 }
 
+/// The newest revision and the one deployed (the newest when none is); `None` for no history.
+fn latest_and_current(history: &[StoredRelease]) -> Option<(&StoredRelease, &StoredRelease)> {
+    let latest = history.last()?;
+    let current = history
+        .iter()
+        .rev()
+        .find(|r| r.release.status() == Status::Deployed)
+        .unwrap_or(latest);
+    Some((latest, current))
+}
+
 /// A hook's delete policies; none means `before-hook-creation`, as in Helm.
 fn policies(hook: &Hook) -> Vec<&str> {
     if hook.delete_policies.is_empty() {
@@ -418,17 +429,11 @@ impl Actions {
         cancel: &Cancel,
     ) -> Result<Release> {
         let history = self.history(name).await?;
-        let latest = history
-            .last()
+        let (latest, current) = latest_and_current(&history)
             .ok_or_else(|| Error::NotFound(format!("{name:?} has no deployed releases")))?;
         if latest.release.status().is_pending() {
             return Err(Error::Pending);
         }
-        let current = history
-            .iter()
-            .rev()
-            .find(|r| r.release.status() == Status::Deployed)
-            .unwrap_or(latest);
         // Helm carries the deployed revision's own labels over to the new one.
         let labels = current.custom_labels();
         let current = current.release.clone();
@@ -527,19 +532,12 @@ impl Actions {
         cancel: &Cancel,
     ) -> Result<Release> {
         let history = self.history(name).await?;
-        let latest = history
-            .last()
+        let (latest, current) = latest_and_current(&history)
             .ok_or_else(|| Error::NotFound(format!("release: not found: {name}")))?;
+        let current = current.release.clone();
         if latest.release.status().is_pending() {
             return Err(Error::Pending);
         }
-        let current = history
-            .iter()
-            .rev()
-            .find(|r| r.release.status() == Status::Deployed)
-            .unwrap_or(latest)
-            .release
-            .clone();
         let target_version = to.unwrap_or(current.version - 1);
         let target = history
             .iter()

@@ -7,23 +7,13 @@
 use base64::Engine;
 use helmrelease_action::{Actions, Cancel, Desired, Options};
 use helmrelease_release::model::{self, Chart, Hook};
-use helmrelease_testcluster::{Output, TestNamespace, shared};
+use helmrelease_testcluster::{TestNamespace, ok, shared};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 fn webapp() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/charts/webapp")
-}
-
-#[track_caller]
-fn ok(what: &str, out: Output) -> String {
-    assert!(
-        out.ok,
-        "{what} failed ({:?}):\n{}\n{}",
-        out.code, out.stdout, out.stderr
-    );
-    out.stdout
 }
 
 fn b64(data: &[u8]) -> Option<String> {
@@ -49,7 +39,18 @@ fn stored_chart(chart: &helmrelease_helm::chart::Chart) -> Chart {
 
 /// The example chart rendered by our engine as release `name` in `namespace`.
 fn desired(name: &str, namespace: &str, values: &str, upgrade: bool) -> Desired {
-    let loaded = helmrelease_helm::chart::load(webapp()).unwrap();
+    desired_from(&webapp(), name, namespace, values, upgrade)
+}
+
+/// A chart folder rendered by our engine as release `name` in `namespace`.
+fn desired_from(
+    chart_dir: &Path,
+    name: &str,
+    namespace: &str,
+    values: &str,
+    upgrade: bool,
+) -> Desired {
+    let loaded = helmrelease_helm::chart::load(chart_dir).unwrap();
     let chart = stored_chart(&loaded);
     let user = helmrelease_helm::values::read_values(values).unwrap();
     let options = helmrelease_helm::render::TemplateOptions {
@@ -396,47 +397,6 @@ fn hooks_chart() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charts/hooks")
 }
 
-/// `desired` for any chart folder.
-fn desired_from(
-    chart_dir: &Path,
-    name: &str,
-    namespace: &str,
-    values: &str,
-    upgrade: bool,
-) -> Desired {
-    let loaded = helmrelease_helm::chart::load(chart_dir).unwrap();
-    let chart = stored_chart(&loaded);
-    let user = helmrelease_helm::values::read_values(values).unwrap();
-    let options = helmrelease_helm::render::TemplateOptions {
-        release_name: name.into(),
-        namespace: namespace.into(),
-        is_upgrade: upgrade,
-        ..Default::default()
-    };
-    let rendered = helmrelease_helm::render::render_with_values(loaded, &user, &options).unwrap();
-    Desired {
-        chart,
-        config: user.to_json().as_object().cloned().unwrap_or_default(),
-        manifest: rendered.manifest.clone(),
-        hooks: rendered
-            .hooks
-            .iter()
-            .map(|h| Hook {
-                name: h.name.clone(),
-                kind: h.kind.clone(),
-                path: h.path.clone(),
-                manifest: h.manifest.clone(),
-                events: h.events.clone(),
-                weight: h.weight,
-                delete_policies: h.delete_policies.clone(),
-                ..Hook::default()
-            })
-            .collect(),
-        crds: rendered.crds.clone(),
-        notes: rendered.notes.clone(),
-    }
-}
-
 async fn names(ns: &TestNamespace) -> String {
     ok(
         "kubectl get",
@@ -448,8 +408,6 @@ async fn names(ns: &TestNamespace) -> String {
 
 /// The hooks of the newest stored revision: name and phase, in the order they started.
 async fn hook_runs(ns: &TestNamespace, name: &str) -> Vec<(String, String)> {
-    let a = actions(ns).await;
-    let _ = a;
     let storage = helmrelease_action::storage::SecretStorage::new(ns.client.clone(), &ns.name);
     let history = storage.history(name).await.unwrap();
     let latest = &history.last().unwrap().release;

@@ -10,22 +10,12 @@ use helmrelease_action::storage::{
 };
 use helmrelease_release::model::{Chart, Info, Metadata};
 use helmrelease_release::{Release, Status, StoredRelease, codec};
-use helmrelease_testcluster::{Output, TestNamespace, shared};
+use helmrelease_testcluster::{TestNamespace, ok, shared};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-
-#[track_caller]
-fn ok(what: &str, out: Output) -> String {
-    assert!(
-        out.ok,
-        "{what} failed ({:?}):\n{}\n{}",
-        out.code, out.stdout, out.stderr
-    );
-    out.stdout
-}
 
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))

@@ -671,6 +671,17 @@ pub struct Output {
     pub stderr: String,
 }
 
+/// The stdout of a command that must succeed; panics with its output otherwise.
+#[track_caller]
+pub fn ok(what: &str, out: Output) -> String {
+    assert!(
+        out.ok,
+        "{what} failed ({:?}):\n{}\n{}",
+        out.code, out.stdout, out.stderr
+    );
+    out.stdout
+}
+
 /// Runs `bin --kubeconfig KUBECONFIG ARGS...` (official kubectl or helm), feeding `stdin` when
 /// given. Helm's cache, config and data go to a folder of their own, so the user's are neither
 /// read nor written. Blocking: call it from `spawn_blocking` in async tests.

@@ -3,7 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: panicking is failing
 
-use helmrelease_testcluster::{Output, TestNamespace, shared};
+use helmrelease_testcluster::{TestNamespace, ok, shared};
 use std::path::{Path, PathBuf};
 
 fn webapp() -> String {
@@ -17,16 +17,6 @@ fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
         .join(path)
-}
-
-#[track_caller]
-fn ok(what: &str, out: Output) -> String {
-    assert!(
-        out.ok,
-        "{what} failed ({:?}):\n{}\n{}",
-        out.code, out.stdout, out.stderr
-    );
-    out.stdout
 }
 
 async fn release_secrets(ns: &TestNamespace) -> String {
