@@ -114,6 +114,18 @@ pub fn hooks_for(hooks: &[Hook], event: &str) -> Vec<usize> {
     picked
 }
 
+/// Hooks as Helm 4 stores them before they run: an empty last run.
+fn unrun(hooks: &[Hook]) -> Vec<Hook> {
+    hooks
+        .iter()
+        .cloned()
+        .map(|mut h| {
+            h.last_run.get_or_insert_with(HookExecution::default);
+            h
+        })
+        .collect()
+}
+
 /// The newest revision and the one deployed (the newest when none is); `None` for no history.
 fn latest_and_current(history: &[StoredRelease]) -> Option<(&StoredRelease, &StoredRelease)> {
     let latest = history.last()?;
@@ -223,6 +235,10 @@ impl Actions {
         }
         let order = hooks_for(&release.hooks, event);
         for &i in &order {
+            // Helm records the default policy on the hooks it runs.
+            if release.hooks[i].delete_policies.is_empty() {
+                release.hooks[i].delete_policies = vec!["before-hook-creation".into()];
+            }
             let hook = release.hooks[i].clone();
             let obj = resources(&hook.manifest)?
                 .into_iter()
@@ -390,7 +406,7 @@ impl Actions {
             chart: Some(desired.chart.clone()),
             config: Some(desired.config.clone()),
             manifest: desired.manifest.clone(),
-            hooks: desired.hooks.clone(),
+            hooks: unrun(&desired.hooks),
             apply_method: "ssa".into(),
             ..Release::default()
         };
@@ -459,7 +475,7 @@ impl Actions {
             chart: Some(desired.chart.clone()),
             config: Some(desired.config.clone()),
             manifest: desired.manifest.clone(),
-            hooks: desired.hooks.clone(),
+            hooks: unrun(&desired.hooks),
             apply_method: "ssa".into(),
             ..Release::default()
         };
