@@ -426,7 +426,9 @@ impl Cluster {
             kill -KILL -- "-$2" 2>/dev/null
             rm -rf -- "$3"
         "#;
-        let mut cmd = Command::new("sh");
+        // bash, not sh: dash's kill takes neither `--` nor a negative (group) pid, so under
+        // sh every kill here failed and the API servers outlived their tests.
+        let mut cmd = Command::new("bash");
         cmd.arg("-c")
             .arg(script)
             .arg("watchdog")
