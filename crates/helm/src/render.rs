@@ -131,7 +131,7 @@ pub fn name_from_template(text: &str) -> Result<String> {
 
 /// Renders a chart as `helm install --dry-run` (client only) does.
 pub fn render(chart: Chart, options: &TemplateOptions) -> Result<Rendered> {
-    let user = options.values.merge_values()?;
+    let user = options.values.merge_values_as(options.helm)?;
     render_with_values(chart, &user, options)
 }
 

@@ -22,6 +22,7 @@ mod tree;
 pub use dependencies::process_dependencies;
 
 use crate::chart::Chart;
+use crate::profile::HelmVersion;
 use crate::{Error, Result};
 use helmrelease_gotmpl::{Map, Value};
 use std::collections::BTreeMap;
@@ -103,6 +104,40 @@ pub fn merge_maps(a: &Value, b: &Value) -> Value {
         }
     }
     Value::Map(Map::from(out))
+}
+
+/// Helm 4's `LoadValues`: each YAML document of `text` read as a map and merged over the ones
+/// before it ([`merge_maps`]).
+pub fn load_values(text: &str) -> std::result::Result<Value, String> {
+    let mut out = Value::Map(Map::new());
+    for doc in yaml_documents(text) {
+        let v = crate::yaml::from_yaml(doc)
+            .map_err(|e| format!("cannot unmarshal yaml document: {e}"))?;
+        out = merge_maps(&out, &v);
+    }
+    Ok(out)
+}
+
+/// The documents of a YAML stream split as k8s.io's `YAMLReader` splits them: at lines that
+/// start with `---` followed by nothing but spaces or a comment; empty documents dropped.
+fn yaml_documents(text: &str) -> Vec<&str> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let rest = line.strip_prefix("---").map(str::trim);
+        if rest.is_some_and(|r| r.is_empty() || r.starts_with('#')) {
+            if offset > start {
+                docs.push(&text[start..offset]);
+            }
+            start = offset + line.len();
+        }
+        offset += line.len();
+    }
+    if text.len() > start {
+        docs.push(&text[start..]);
+    }
+    docs
 }
 
 /// Helm's `Values.Table`: the map at a dotted path (`"x" is not a table` otherwise) — the
@@ -256,12 +291,23 @@ impl ValueOptions {
     /// Helm's `Options.MergeValues`, with Helm's error messages (`failed to parse FILE:
     /// ...`, `failed parsing --set data: ...`, `failed parsing --set-json data VALUE`).
     pub fn merge_values(&self) -> Result<Value> {
+        self.merge_values_as(HelmVersion::default())
+    }
+
+    /// [`ValueOptions::merge_values`] as the given Helm reads `-f` files: Helm 4 merges every
+    /// YAML document of a file, Helm 3 reads the first.
+    pub fn merge_values_as(&self, helm: HelmVersion) -> Result<Value> {
         let mut base = Value::Map(Map::new());
         for path in &self.value_files {
             let shown = path.display().to_string();
             let bytes = read_file(&shown).map_err(Error::Values)?;
-            let current = crate::chart::parse_values_map(&bytes)
-                .map_err(|e| Error::Values(format!("failed to parse {shown}: {e}")))?;
+            let current = match helm {
+                HelmVersion::V4 => load_values(&String::from_utf8_lossy(&bytes)),
+                HelmVersion::V3 => {
+                    crate::chart::parse_values_map(&bytes).map_err(|e| e.to_string())
+                }
+            }
+            .map_err(|e| Error::Values(format!("failed to parse {shown}: {e}")))?;
             base = merge_maps(&base, &current);
         }
         for value in &self.json_values {
@@ -298,5 +344,33 @@ impl ValueOptions {
                 .map_err(|e| Error::Values(format!("failed parsing --set-literal data: {e}")))?;
         }
         Ok(base)
+    }
+}
+
+#[cfg(test)]
+mod load_values_tests {
+    use super::*;
+
+    #[test]
+    fn documents_are_split_at_separator_lines_only() {
+        assert_eq!(
+            yaml_documents("a: 1\n---\nb: 2\n--- # c\n---\n"),
+            vec!["a: 1\n", "b: 2\n"]
+        );
+        assert_eq!(
+            yaml_documents("a: '---'\n----x: 1\n"),
+            vec!["a: '---'\n----x: 1\n"]
+        );
+    }
+
+    #[test]
+    fn helm_4_merges_every_document() {
+        let merged = load_values("a: 1\nm: {x: 1}\n---\nb: 2\nm: {z: 2}\n").unwrap_or_default();
+        assert_eq!(
+            merged.to_json(),
+            serde_json::json!({"a": 1.0, "b": 2.0, "m": {"x": 1.0, "z": 2.0}})
+        );
+        let err = load_values("a: 1\n---\nb: [1\n").unwrap_err();
+        assert!(err.starts_with("cannot unmarshal yaml document: "), "{err}");
     }
 }

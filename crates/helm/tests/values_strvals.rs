@@ -298,13 +298,25 @@ fn value_options_merge_in_helm_order() {
     );
     let broken = tmp.path().join("broken.yaml");
     std::fs::write(&broken, "- a\n").unwrap();
+    let broken_file = ValueOptions {
+        value_files: vec![broken.clone()],
+        ..Default::default()
+    };
+    // Helm 3 reads the first document; Helm 4 every document, saying so when one is wrong.
     assert_eq!(
-        bad(ValueOptions {
-            value_files: vec![broken.clone()],
-            ..Default::default()
-        }),
+        broken_file
+            .merge_values_as(helmrelease_helm::profile::HelmVersion::V3)
+            .unwrap_err()
+            .to_string(),
         format!(
             "failed to parse {}: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {{}}",
+            broken.display()
+        )
+    );
+    assert_eq!(
+        bad(broken_file),
+        format!(
+            "failed to parse {}: cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {{}}",
             broken.display()
         )
     );
