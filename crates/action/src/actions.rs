@@ -173,6 +173,39 @@ impl Actions {
         }
     }
 
+    /// A new revision of `desired`, stored pending with Helm's description of the step; first
+    /// deployed now unless an earlier revision says when (an install stamps both times alike).
+    fn pending(
+        &self,
+        name: &str,
+        version: i64,
+        desired: &Desired,
+        first_deployed: Option<String>,
+        status: Status,
+        description: &str,
+    ) -> Release {
+        let at = now();
+        Release {
+            name: name.to_string(),
+            namespace: self.namespace.clone(),
+            version,
+            info: Some(Info {
+                first_deployed: first_deployed.or_else(|| Some(at.clone())),
+                last_deployed: Some(at),
+                status: status.as_str().into(),
+                description: description.into(),
+                notes: desired.notes.clone(),
+                ..Info::default()
+            }),
+            chart: Some(desired.chart.clone()),
+            config: Some(desired.config.clone()),
+            manifest: desired.manifest.clone(),
+            hooks: unrun(&desired.hooks),
+            apply_method: "ssa".into(),
+            ..Release::default()
+        }
+    }
+
     async fn history(&self, name: &str) -> Result<Vec<StoredRelease>> {
         self.storage.history(name).await
     }
@@ -390,26 +423,14 @@ impl Actions {
         let version = history.last().map_or(1, |r| r.release.version + 1);
         self.ensure_namespace(options).await?;
         self.install_crds(desired, options.crds, cancel).await?;
-        let at = now();
-        let mut release = Release {
-            name: name.to_string(),
-            namespace: self.namespace.clone(),
+        let mut release = self.pending(
+            name,
             version,
-            info: Some(Info {
-                first_deployed: Some(at.clone()),
-                last_deployed: Some(at),
-                status: Status::PendingInstall.as_str().into(),
-                description: "Initial install underway".into(),
-                notes: desired.notes.clone(),
-                ..Info::default()
-            }),
-            chart: Some(desired.chart.clone()),
-            config: Some(desired.config.clone()),
-            manifest: desired.manifest.clone(),
-            hooks: unrun(&desired.hooks),
-            apply_method: "ssa".into(),
-            ..Release::default()
-        };
+            desired,
+            None,
+            Status::PendingInstall,
+            "Initial install underway",
+        );
         self.storage
             .create(&release, options.max_history, Some(&self.lock(options)))
             .await?;
@@ -460,25 +481,14 @@ impl Actions {
             .as_ref()
             .and_then(|i| i.first_deployed.clone())
             .unwrap_or_else(now);
-        let mut release = Release {
-            name: name.to_string(),
-            namespace: self.namespace.clone(),
-            version: latest.release.version + 1,
-            info: Some(Info {
-                first_deployed: Some(first),
-                last_deployed: Some(now()),
-                status: Status::PendingUpgrade.as_str().into(),
-                description: "Preparing upgrade".into(),
-                notes: desired.notes.clone(),
-                ..Info::default()
-            }),
-            chart: Some(desired.chart.clone()),
-            config: Some(desired.config.clone()),
-            manifest: desired.manifest.clone(),
-            hooks: unrun(&desired.hooks),
-            apply_method: "ssa".into(),
-            ..Release::default()
-        };
+        let mut release = self.pending(
+            name,
+            latest.release.version + 1,
+            desired,
+            Some(first),
+            Status::PendingUpgrade,
+            "Preparing upgrade",
+        );
         self.storage
             .create_with_labels(
                 &release,

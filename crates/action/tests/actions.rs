@@ -83,6 +83,46 @@ fn desired_from(
     }
 }
 
+/// `chart` installed as `name` with `values` by official helm in one new namespace and by
+/// us in another: (helm's, ours).
+async fn side_by_side(
+    cluster: &helmrelease_testcluster::Cluster,
+    prefix: &str,
+    chart: &Path,
+    name: &str,
+    values: &str,
+) -> (TestNamespace, TestNamespace) {
+    let theirs = cluster.namespace(&format!("helm-{prefix}")).await.unwrap();
+    let ours = cluster.namespace(&format!("our-{prefix}")).await.unwrap();
+    let file = theirs.kubeconfig.with_extension("values.yaml");
+    std::fs::write(&file, values).unwrap();
+    ok(
+        "helm install",
+        theirs
+            .helm(&[
+                "install",
+                name,
+                chart.to_str().unwrap(),
+                "--wait",
+                "--timeout=60s",
+                "-f",
+                file.to_str().unwrap(),
+            ])
+            .await,
+    );
+    actions(&ours)
+        .await
+        .install(
+            name,
+            &desired_from(chart, name, &ours.name, values, false),
+            &options(),
+            &Cancel::never(),
+        )
+        .await
+        .unwrap();
+    (theirs, ours)
+}
+
 fn options() -> Options {
     Options {
         timeout: Duration::from_secs(60),
@@ -433,26 +473,10 @@ async fn hooks_pruning_and_keep_match_helm() {
     let Some(cluster) = shared().await else {
         return;
     };
-    let theirs = cluster.namespace("helm-hooks").await.unwrap();
-    let ours = cluster.namespace("our-hooks").await.unwrap();
     let chart = hooks_chart();
     let chart_arg = chart.to_str().unwrap();
+    let (theirs, ours) = side_by_side(cluster, "hooks", &chart, "h", "").await;
     let a = actions(&ours).await;
-
-    ok(
-        "helm install",
-        theirs
-            .helm(&["install", "h", chart_arg, "--wait", "--timeout=60s"])
-            .await,
-    );
-    a.install(
-        "h",
-        &desired_from(&chart, "h", &ours.name, "", false),
-        &options(),
-        &Cancel::never(),
-    )
-    .await
-    .unwrap();
     // Weight order, and each delete policy: `first` went once it succeeded.
     let expected_runs = vec![
         ("first".to_string(), "Succeeded".to_string()),
@@ -545,32 +569,8 @@ async fn live_objects_equal_those_of_helm_install() {
     let Some(cluster) = shared().await else {
         return;
     };
-    let theirs = cluster.namespace("helm-same").await.unwrap();
-    let ours = cluster.namespace("our-same").await.unwrap();
-    ok(
-        "helm install",
-        theirs
-            .helm(&[
-                "install",
-                "web",
-                webapp().to_str().unwrap(),
-                "--wait",
-                "--timeout=60s",
-                "--set",
-                "password=s3cret",
-            ])
-            .await,
-    );
-    actions(&ours)
-        .await
-        .install(
-            "web",
-            &desired("web", &ours.name, "password: s3cret\n", false),
-            &options(),
-            &Cancel::never(),
-        )
-        .await
-        .unwrap();
+    let (theirs, ours) =
+        side_by_side(cluster, "same", &webapp(), "web", "password: s3cret\n").await;
     for object in [
         "deployment/web-webapp",
         "service/web-webapp",
@@ -765,32 +765,7 @@ async fn our_release_secret_decodes_to_helms_json() {
     let Some(cluster) = shared().await else {
         return;
     };
-    let theirs = cluster.namespace("helm-json").await.unwrap();
-    let ours = cluster.namespace("our-json").await.unwrap();
-    ok(
-        "helm install",
-        theirs
-            .helm(&[
-                "install",
-                "web",
-                webapp().to_str().unwrap(),
-                "--wait",
-                "--timeout=60s",
-                "--set",
-                "replicaCount=1",
-            ])
-            .await,
-    );
-    actions(&ours)
-        .await
-        .install(
-            "web",
-            &desired("web", &ours.name, "replicaCount: 1\n", false),
-            &options(),
-            &Cancel::never(),
-        )
-        .await
-        .unwrap();
+    let (theirs, ours) = side_by_side(cluster, "json", &webapp(), "web", "replicaCount: 1\n").await;
     let read = |ns: &TestNamespace| {
         let ns = ns.clone();
         async move {

@@ -19,6 +19,15 @@ fn repo(path: &str) -> PathBuf {
         .join(path)
 }
 
+/// One field of a live object, by kubectl's jsonpath.
+async fn jsonpath(ns: &TestNamespace, object: &str, path: &str) -> String {
+    ok(
+        "kubectl get",
+        ns.kubectl(&["get", object, "-o", &format!("jsonpath={path}")], None)
+            .await,
+    )
+}
+
 async fn release_secrets(ns: &TestNamespace) -> String {
     ok(
         "kubectl get secrets",
@@ -71,35 +80,9 @@ async fn lifecycle(ns: &TestNamespace, apply: &str) {
         )
         .await,
     );
-    let job = ok(
-        "kubectl get job",
-        ns.kubectl(
-            &[
-                "get",
-                "job",
-                "web-webapp-migrate",
-                "-o",
-                "jsonpath={.status.succeeded}",
-            ],
-            None,
-        )
-        .await,
-    );
+    let job = jsonpath(&ns, "job/web-webapp-migrate", "{.status.succeeded}").await;
     assert_eq!(job, "1");
-    let ready = ok(
-        "kubectl get deploy",
-        ns.kubectl(
-            &[
-                "get",
-                "deploy",
-                "web-webapp",
-                "-o",
-                "jsonpath={.status.readyReplicas}",
-            ],
-            None,
-        )
-        .await,
-    );
+    let ready = jsonpath(&ns, "deploy/web-webapp", "{.status.readyReplicas}").await;
     assert_eq!(ready, "2");
 
     ok(
@@ -116,20 +99,7 @@ async fn lifecycle(ns: &TestNamespace, apply: &str) {
         ])
         .await,
     );
-    let ready = ok(
-        "kubectl get deploy",
-        ns.kubectl(
-            &[
-                "get",
-                "deploy",
-                "web-webapp",
-                "-o",
-                "jsonpath={.status.readyReplicas}",
-            ],
-            None,
-        )
-        .await,
-    );
+    let ready = jsonpath(&ns, "deploy/web-webapp", "{.status.readyReplicas}").await;
     assert_eq!(ready, "3");
 
     let out = ok(
@@ -149,20 +119,7 @@ async fn lifecycle(ns: &TestNamespace, apply: &str) {
     assert!(rows[0].contains("superseded") && rows[0].contains("Install complete"));
     assert!(rows[1].contains("superseded") && rows[1].contains("Upgrade complete"));
     assert!(rows[2].contains("deployed") && rows[2].contains("Rollback to 1"));
-    let replicas = ok(
-        "kubectl get deploy",
-        ns.kubectl(
-            &[
-                "get",
-                "deploy",
-                "web-webapp",
-                "-o",
-                "jsonpath={.spec.replicas}",
-            ],
-            None,
-        )
-        .await,
-    );
+    let replicas = jsonpath(&ns, "deploy/web-webapp", "{.spec.replicas}").await;
     assert_eq!(replicas, "2");
     assert_eq!(
         release_secrets(ns).await,
@@ -430,20 +387,7 @@ async fn kubectl_does_everyday_work() {
         )
         .await,
     );
-    let ready = ok(
-        "kubectl get deploy",
-        ns.kubectl(
-            &[
-                "get",
-                "deployment",
-                "web",
-                "-o",
-                "jsonpath={.status.readyReplicas}",
-            ],
-            None,
-        )
-        .await,
-    );
+    let ready = jsonpath(&ns, "deployment/web", "{.status.readyReplicas}").await;
     assert_eq!(ready, "4");
 
     // RBAC is on: a ServiceAccount without bindings gets a real 403.
