@@ -80,9 +80,9 @@ async fn lifecycle(ns: &TestNamespace, apply: &str) {
         )
         .await,
     );
-    let job = jsonpath(&ns, "job/web-webapp-migrate", "{.status.succeeded}").await;
+    let job = jsonpath(ns, "job/web-webapp-migrate", "{.status.succeeded}").await;
     assert_eq!(job, "1");
-    let ready = jsonpath(&ns, "deploy/web-webapp", "{.status.readyReplicas}").await;
+    let ready = jsonpath(ns, "deploy/web-webapp", "{.status.readyReplicas}").await;
     assert_eq!(ready, "2");
 
     ok(
@@ -99,7 +99,7 @@ async fn lifecycle(ns: &TestNamespace, apply: &str) {
         ])
         .await,
     );
-    let ready = jsonpath(&ns, "deploy/web-webapp", "{.status.readyReplicas}").await;
+    let ready = jsonpath(ns, "deploy/web-webapp", "{.status.readyReplicas}").await;
     assert_eq!(ready, "3");
 
     let out = ok(
@@ -119,7 +119,7 @@ async fn lifecycle(ns: &TestNamespace, apply: &str) {
     assert!(rows[0].contains("superseded") && rows[0].contains("Install complete"));
     assert!(rows[1].contains("superseded") && rows[1].contains("Upgrade complete"));
     assert!(rows[2].contains("deployed") && rows[2].contains("Rollback to 1"));
-    let replicas = jsonpath(&ns, "deploy/web-webapp", "{.spec.replicas}").await;
+    let replicas = jsonpath(ns, "deploy/web-webapp", "{.spec.replicas}").await;
     assert_eq!(replicas, "2");
     assert_eq!(
         release_secrets(ns).await,
