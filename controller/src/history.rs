@@ -7,7 +7,7 @@ use helmrelease_crds::helmrelease::Snapshot;
 pub const DEFAULT_MAX: usize = 5;
 
 fn by_version_desc(snapshots: &mut [Snapshot]) {
-    snapshots.sort_by(|a, b| b.version.cmp(&a.version));
+    snapshots.sort_by_key(|s| std::cmp::Reverse(s.version));
 }
 
 /// The newest snapshot.
@@ -32,7 +32,7 @@ fn successful(snapshot: &Snapshot, ignore_tests: bool) -> bool {
 /// failures are ignored, did not fail its tests): the rollback target.
 pub fn previous(snapshots: &[Snapshot], ignore_tests: bool) -> Option<&Snapshot> {
     let mut sorted: Vec<&Snapshot> = snapshots.iter().collect();
-    sorted.sort_by(|a, b| b.version.cmp(&a.version));
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.version));
     sorted
         .into_iter()
         .skip(1)
