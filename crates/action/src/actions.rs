@@ -198,7 +198,8 @@ impl Actions {
                 ..Info::default()
             }),
             chart: Some(desired.chart.clone()),
-            config: Some(desired.config.clone()),
+            // Go's `omitempty`: Helm leaves empty user values out.
+            config: Some(desired.config.clone()).filter(|c| !c.is_empty()),
             manifest: desired.manifest.clone(),
             hooks: unrun(&desired.hooks),
             apply_method: "ssa".into(),

@@ -4,9 +4,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: panicking is failing
 
-use base64::Engine;
 use helmrelease_action::{Actions, Cancel, Desired, Options};
-use helmrelease_release::model::{self, Chart, Hook};
+use helmrelease_release::model::Hook;
 use helmrelease_testcluster::{TestNamespace, ok, shared};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -14,27 +13,6 @@ use std::time::{Duration, Instant};
 
 fn webapp() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/charts/webapp")
-}
-
-fn b64(data: &[u8]) -> Option<String> {
-    Some(base64::engine::general_purpose::STANDARD.encode(data))
-}
-
-/// The chart as Helm stores it in a release: metadata, templates, values, schema and files.
-fn stored_chart(chart: &helmrelease_helm::chart::Chart) -> Chart {
-    let file = |f: &helmrelease_helm::chart::File| model::File {
-        name: f.name.clone(),
-        data: b64(&f.data),
-        ..model::File::default()
-    };
-    Chart {
-        metadata: serde_json::from_value(chart.metadata.to_value().to_json()).ok(),
-        templates: Some(chart.templates.iter().map(file).collect()),
-        values: chart.values.to_json().as_object().cloned(),
-        schema: chart.schema.as_deref().and_then(b64),
-        files: Some(chart.files.iter().map(file).collect()),
-        ..Chart::default()
-    }
 }
 
 /// The example chart rendered by our engine as release `name` in `namespace`.
@@ -51,7 +29,6 @@ fn desired_from(
     upgrade: bool,
 ) -> Desired {
     let loaded = helmrelease_helm::chart::load(chart_dir).unwrap();
-    let chart = stored_chart(&loaded);
     let user = helmrelease_helm::values::read_values(values).unwrap();
     let options = helmrelease_helm::render::TemplateOptions {
         release_name: name.into(),
@@ -61,7 +38,7 @@ fn desired_from(
     };
     let rendered = helmrelease_helm::render::render_with_values(loaded, &user, &options).unwrap();
     Desired {
-        chart,
+        chart: serde_json::from_value(rendered.chart.clone()).unwrap(),
         config: user.to_json().as_object().cloned().unwrap_or_default(),
         manifest: rendered.manifest.clone(),
         hooks: rendered
@@ -713,7 +690,7 @@ async fn a_kill_during_an_upgrade_leaves_a_lock_the_next_run_unlocks() {
 }
 
 /// A stored release as JSON without what differs between two installs: times, the
-/// namespace, and Helm 4's file modification times (we do not read them from disk).
+/// namespace, and Helm 4's file modification times (the chart loader does not keep them).
 fn comparable_release(release: &helmrelease_release::Release, namespace: &str) -> Value {
     let json = helmrelease_release::codec::release_json(release).unwrap();
     let text = String::from_utf8(json).unwrap().replace(namespace, "NS");
@@ -743,29 +720,22 @@ fn comparable_release(release: &helmrelease_release::Release, namespace: &str) -
         }
     }
     strip_modtimes(&mut v["chart"]);
-    // Helm stores the chart as processed for rendering: each dependency marked `enabled`, and
-    // the subcharts' globals copied into the values. The stored chart here is built by this
-    // test from the chart as loaded, before that; the library that composes what Flux deploys
-    // (issue 14) is to hand the processed chart over. Until then those two are left out.
-    if let Some(values) = v["chart"].as_object_mut() {
-        values.remove("values");
-    }
-    if let Some(deps) = v["chart"]["metadata"]["dependencies"].as_array_mut() {
-        for d in deps {
-            if let Some(d) = d.as_object_mut() {
-                d.remove("enabled");
-            }
-        }
-    }
     v
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn our_release_secret_decodes_to_helms_json() {
+fn deps_chart() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charts/deps")
+}
+
+/// The release `chart_dir` with `values` makes, installed by helm and by us: decoded, the two
+/// release Secrets hold the same JSON apart from times and the namespace. The stored chart is
+/// the processed one: subcharts enabled or dropped by condition and tags, values imported and
+/// coalesced with the subcharts' (`global` included), the lock as Helm reads it.
+async fn same_release_json(prefix: &str, chart_dir: &Path, values: &str) {
     let Some(cluster) = shared().await else {
         return;
     };
-    let (theirs, ours) = side_by_side(cluster, "json", &webapp(), "web", "replicaCount: 1\n").await;
+    let (theirs, ours) = side_by_side(cluster, prefix, chart_dir, "web", values).await;
     let read = |ns: &TestNamespace| {
         let ns = ns.clone();
         async move {
@@ -776,10 +746,10 @@ async fn our_release_secret_decodes_to_helms_json() {
         }
     };
     let (ours_json, theirs_json) = (read(&ours).await, read(&theirs).await);
-    for key in ["metadata", "lock", "templates", "schema", "files"] {
+    for key in ["metadata", "lock", "templates", "values", "schema", "files"] {
         assert_eq!(
             ours_json["chart"][key], theirs_json["chart"][key],
-            "chart field {key}"
+            "{prefix}: chart field {key}"
         );
     }
     for key in [
@@ -793,7 +763,29 @@ async fn our_release_secret_decodes_to_helms_json() {
         "apply_method",
         "chart",
     ] {
-        assert_eq!(ours_json[key], theirs_json[key], "release field {key}");
+        assert_eq!(
+            ours_json[key], theirs_json[key],
+            "{prefix}: release field {key}"
+        );
     }
-    assert_eq!(ours_json, theirs_json);
+    assert_eq!(ours_json, theirs_json, "{prefix}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_release_secret_decodes_to_helms_json() {
+    same_release_json("json", &webapp(), "replicaCount: 1\n").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stored_chart_is_the_processed_one_as_helm_stores_it() {
+    // The subchart off by its condition: gone from the stored metadata.
+    same_release_json("json-off", &webapp(), "sub:\n  enabled: false\n").await;
+    // Condition, tags, an alias, import-values (both forms) and a Chart.lock.
+    same_release_json("json-deps", &deps_chart(), "").await;
+    same_release_json(
+        "json-tags",
+        &deps_chart(),
+        "tags:\n  extras: false\nsub:\n  enabled: false\n",
+    )
+    .await;
 }

@@ -104,6 +104,9 @@ pub struct Rendered {
     /// Every executed template's output by name, before NOTES.txt is taken out and manifests
     /// are sorted: what Helm's engine returns.
     pub files: BTreeMap<String, String>,
+    /// The chart as a release stores it (its `chart` field): the root chart after its
+    /// dependencies were processed, as [`release_chart`] writes it.
+    pub chart: serde_json::Value,
 }
 
 /// Helm's release name rule.
@@ -259,6 +262,52 @@ pub fn render_with_values(
         values: computed,
         chart_label: format!("{}-{}", chart.name(), chart.metadata.version),
         files: engine_output,
+        chart: release_chart(&chart),
+    })
+}
+
+/// The JSON of `chart` as Helm stores it in a release (Go's `json.Marshal` of `chart.Chart`):
+/// `metadata`, `lock`, `templates`, `values`, `schema` and `files`, file data base64-encoded,
+/// subcharts left out (Helm does not store them).
+///
+/// Helm stores the chart it rendered, so pass the chart as [`render_with_values`] leaves it
+/// (what [`Rendered::chart`] holds): dependencies processed, each kept one `enabled`, the
+/// disabled ones gone from `metadata.dependencies`, `import-values` rewritten as
+/// `child`/`parent` pairs, and `values` the chart's own coalesced with its subcharts'
+/// (`global` included). Helm 4 also writes file modification times (`modtime`,
+/// `schemamodtime`); the chart loader does not keep them, so they are left out, which Helm
+/// reads as unset.
+pub fn release_chart(chart: &Chart) -> serde_json::Value {
+    use base64::Engine;
+    use serde_json::{Value as Json, json};
+    let b64 = |data: &[u8]| Json::String(base64::engine::general_purpose::STANDARD.encode(data));
+    // A Go slice nothing was appended to is `null`.
+    let files = |files: &[crate::chart::File]| {
+        if files.is_empty() {
+            return Json::Null;
+        }
+        Json::Array(
+            files
+                .iter()
+                .map(|f| json!({"name": f.name, "data": b64(&f.data)}))
+                .collect(),
+        )
+    };
+    let lock = chart.lock.as_ref().map_or(Json::Null, |l| {
+        let deps: Vec<Json> = l
+            .dependencies
+            .iter()
+            .map(|d| d.as_ref().map_or(Json::Null, |d| d.to_value().to_json()))
+            .collect();
+        json!({"generated": l.generated, "digest": l.digest, "dependencies": deps})
+    });
+    json!({
+        "metadata": chart.metadata.to_value().to_json(),
+        "lock": lock,
+        "templates": files(&chart.templates),
+        "values": chart.values.to_json(),
+        "schema": chart.schema.as_deref().map_or(Json::Null, b64),
+        "files": files(&chart.files),
     })
 }
 
@@ -458,6 +507,7 @@ mod tests {
             }],
             notes: String::new(),
             values: Value::Nil,
+            chart: serde_json::Value::Null,
             chart_label: String::new(),
             files: BTreeMap::new(),
         };
