@@ -12,8 +12,8 @@ use crate::values::SecretValues;
 use crate::{Error, Result};
 use helmrelease_diff::objects::{ManifestDiff, Options, diff_manifests, values_diff};
 use helmrelease_diff::parse_manifest;
-use helmrelease_gotmpl::Value as TValue;
-use helmrelease_helm::render::{self, TemplateOptions};
+use helmrelease_flux::{ReleaseLocation, desired};
+use helmrelease_helm::render::TemplateOptions;
 use helmrelease_policy::PolicySet;
 use serde::Serialize;
 use serde_json::Value;
@@ -104,10 +104,6 @@ pub struct ChartSource {
     pub against_live: bool,
 }
 
-/// The labels helm-controller puts on every object it renders (its origin post-renderer).
-const ORIGIN_NAME: &str = "helm.toolkit.fluxcd.io/name";
-const ORIGIN_NAMESPACE: &str = "helm.toolkit.fluxcd.io/namespace";
-
 /// Previews one HelmRelease against what is deployed.
 pub fn preview(
     session: &mut Session,
@@ -133,9 +129,6 @@ pub fn preview(
     let mut with_ns = obj.clone();
     with_ns["metadata"]["namespace"] = Value::String(hr_namespace.clone());
     let (storage_ns, release_name) = release_of(&with_ns);
-    let target_ns = Some(str_at(obj, "/spec/targetNamespace"))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| hr_namespace.clone());
     // Post-renderers other than kustomize would change the manifests in ways we cannot see.
     if let Some(other) = obj
         .pointer("/spec/postRenderers")
@@ -148,13 +141,15 @@ pub fn preview(
             "HelmRelease {hr_namespace}/{hr_name} has a post-renderer preview does not know ({other}); a diff without it would be wrong"
         )));
     }
-    let chart = load_chart(session, obj, &hr_namespace, chart_source)?;
-    let crd_files: Vec<String> = chart
-        .crd_objects()
-        .into_iter()
-        .map(|c| c.filename)
-        .collect();
-    let user_values = compose_values(session, obj, &hr_namespace)?;
+    let flux_err = |e: helmrelease_flux::Error| from_flux(e, &hr_namespace, &hr_name);
+    let typed = helmrelease_flux::helmrelease_from_value(obj, &hr_namespace).map_err(flux_err)?;
+    let target_ns = typed.helm_release_namespace();
+    let chart_options = helmrelease_flux::ChartOptions {
+        local: chart_source.local.clone(),
+        cache_dir: cache_dir(),
+    };
+    let inputs = desired::load(session, &typed, &chart_options).map_err(flux_err)?;
+    let user_values = inputs.values.clone();
     let releases = session.releases(Some(&storage_ns), Some(&release_name))?;
     let history =
         helmrelease_release::history::find(&releases.releases, &release_name, Some(&storage_ns));
@@ -167,8 +162,6 @@ pub fn preview(
         .map(|r| r.release.version);
     let (kube_version, api_versions, cluster_api_versions) = session.capabilities()?;
     let options = TemplateOptions {
-        release_name: release_name.clone(),
-        namespace: target_ns.clone(),
         // `.Capabilities` as Flux renders them: the cluster's version and APIs.
         kube_version,
         api_versions,
@@ -181,38 +174,16 @@ pub fn preview(
         lookup: Some(session.lookup()),
         ..TemplateOptions::default()
     };
-    let rendered = render::render_with_values(chart, &user_values, &options).map_err(|e| {
-        Error::Usage(format!(
-            "rendering HelmRelease {hr_namespace}/{hr_name}: {e}"
-        ))
-    })?;
+    // The release the status names (it may predate a rename), in the namespace the spec says.
+    let location = ReleaseLocation {
+        name: release_name.clone(),
+        namespace: target_ns.clone(),
+        storage_namespace: storage_ns.clone(),
+    };
+    let rendered = desired::render(&typed, inputs, &location, options).map_err(flux_err)?;
     let desired_chart = rendered.chart_label.clone();
-    let mut desired =
-        parse_manifest(&rendered.manifest, "rendered manifest").map_err(|e| Error::Parse {
-            origin: format!("HelmRelease {hr_namespace}/{hr_name}"),
-            message: e.to_string(),
-        })?;
-    if let Some(renderers) = obj.pointer("/spec/postRenderers") {
-        crate::postrender::apply(renderers, &mut desired, &target_ns).map_err(|e| {
-            Error::Usage(format!(
-                "HelmRelease {hr_namespace}/{hr_name}: spec.postRenderers: {e}"
-            ))
-        })?;
-    }
-    // helm-controller's own post-renderer labels every object with its HelmRelease, after
-    // the user's kustomize patches and before commonMetadata.
-    for object in desired.iter_mut() {
-        if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-            let labels = meta
-                .entry("labels")
-                .or_insert_with(|| Value::Object(Default::default()));
-            if let Some(labels) = labels.as_object_mut() {
-                labels.insert(ORIGIN_NAME.into(), Value::String(hr_name.clone()));
-                labels.insert(ORIGIN_NAMESPACE.into(), Value::String(hr_namespace.clone()));
-            }
-        }
-    }
-    apply_common_metadata(obj, &mut desired);
+    let crd_files = rendered.crd_files;
+    let desired = rendered.objects;
 
     let (old_objects, old_values, deployed_side) = match deployed {
         Some(d) => (
@@ -263,7 +234,7 @@ pub fn preview(
         SecretValues::of(Some(obj))
     };
     let mut old_v = old_values;
-    let mut new_v = crate::postrender::go_json(user_values.to_json());
+    let mut new_v = helmrelease_flux::values::go_json(user_values.to_json());
     if new_v.is_null() {
         new_v = Value::Object(Default::default());
     }
@@ -351,220 +322,25 @@ pub fn preview(
     })
 }
 
-/// The chart the HelmRelease names: `--chart` when given, else its HelmRepository's chart.
-fn load_chart(
-    session: &Session,
-    hr: &Value,
-    namespace: &str,
-    source: &ChartSource,
-) -> Result<helmrelease_helm::chart::Chart> {
-    let load_err = |e: helmrelease_helm::Error| Error::Usage(e.to_string());
-    if let Some(path) = &source.local {
-        let mut chart = helmrelease_helm::chart::load(path).map_err(load_err)?;
-        if let Some(spec) = hr.pointer("/spec/chart/spec") {
-            apply_values_files(&mut chart, spec)?;
-        }
-        return Ok(chart);
+/// The plugin's error for a library error of HelmRelease `namespace/name`: the reader's own
+/// errors come back as they were, so cluster failures keep their exit codes and messages.
+fn from_flux(e: helmrelease_flux::Error, namespace: &str, name: &str) -> Error {
+    use helmrelease_flux::Error as F;
+    match e {
+        F::NotFound(m) => Error::NotFound(m),
+        F::Parse { origin, message } if origin == "rendered manifest" => Error::Parse {
+            origin: format!("HelmRelease {namespace}/{name}"),
+            message,
+        },
+        F::Parse { origin, message } => Error::Parse { origin, message },
+        F::Render(m) => Error::Usage(format!("rendering HelmRelease {namespace}/{name}: {m}")),
+        e @ F::PostRender(_) => Error::Usage(format!("HelmRelease {namespace}/{name}: {e}")),
+        F::Read(inner) => match inner.downcast::<Error>() {
+            Ok(own) => *own,
+            Err(other) => Error::Cluster(other.to_string()),
+        },
+        e @ (F::Unsupported(_) | F::Chart(_)) => Error::Usage(e.to_string()),
     }
-    let spec = match hr.pointer("/spec/chartRef") {
-        Some(chart_ref) => {
-            let kind = str_at(chart_ref, "/kind");
-            let name = str_at(chart_ref, "/name");
-            let ref_ns = Some(str_at(chart_ref, "/namespace"))
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| namespace.to_string());
-            let object = match kind.as_str() {
-                "OCIRepository" | "HelmChart" => session.source(&kind, &ref_ns, &name)?,
-                other => {
-                    return Err(Error::Usage(format!(
-                        "spec.chartRef kind {other:?} is not supported by preview; pass --chart PATH"
-                    )));
-                }
-            };
-            let object = object.ok_or_else(|| {
-                Error::NotFound(format!(
-                    "{kind} {ref_ns}/{name} not found (the HelmRelease's spec.chartRef)"
-                ))
-            })?;
-            if kind == "OCIRepository" {
-                return oci_repository_chart(session, &object, &ref_ns);
-            }
-            // A HelmChart's spec is what `spec.chart.spec` would generate, in its namespace.
-            let mut spec = object.pointer("/spec").cloned().unwrap_or_default();
-            spec["sourceRef"]["namespace"] = Value::String(ref_ns);
-            spec
-        }
-        None => hr.pointer("/spec/chart/spec").cloned().unwrap_or_default(),
-    };
-    let chart = str_at(&spec, "/chart");
-    let version = Some(str_at(&spec, "/version"))
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "*".into());
-    let kind = str_at(&spec, "/sourceRef/kind");
-    let name = str_at(&spec, "/sourceRef/name");
-    let source_ns = Some(str_at(&spec, "/sourceRef/namespace"))
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| namespace.to_string());
-    if chart.starts_with("./")
-        || chart.starts_with('/')
-        || kind == "GitRepository"
-        || kind == "Bucket"
-    {
-        return Err(Error::Usage(format!(
-            "the chart comes from a {kind} path ({chart}); pass the chart folder with --chart PATH"
-        )));
-    }
-    if kind != "HelmRepository" {
-        return Err(Error::Usage(format!(
-            "sourceRef kind {kind:?} is not supported by preview; pass --chart PATH"
-        )));
-    }
-    let Some(repo) = session.source("HelmRepository", &source_ns, &name)? else {
-        // Point at a repository of that name elsewhere: the usual mistake is the namespace.
-        let elsewhere: Vec<String> = session
-            .policy_objects(None)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|o| {
-                str_at(&o.object, "/kind") == "HelmRepository"
-                    && str_at(&o.object, "/metadata/name") == name
-            })
-            .map(|o| str_at(&o.object, "/metadata/namespace"))
-            .collect();
-        let hint = if elsewhere.is_empty() {
-            "no HelmRepository of that name exists in any namespace".to_string()
-        } else {
-            format!(
-                "one exists in namespace {}; set spec.chart.spec.sourceRef.namespace",
-                elsewhere.join(", ")
-            )
-        };
-        return Err(Error::NotFound(format!(
-            "HelmRepository {source_ns}/{name} not found (the HelmRelease's spec.chart.spec.sourceRef); {hint}"
-        )));
-    };
-    let url = str_at(&repo, "/spec/url");
-    let oci = str_at(&repo, "/spec/type") == "oci" || url.starts_with("oci://");
-    let options = helmrelease_sources::repo::Options {
-        cache_dir: cache_dir(),
-        auth: repository_auth(session, &repo, &source_ns, oci.then_some(url.as_str()))?,
-        ca_pem: repository_ca(session, &repo, &source_ns)?,
-        pass_credentials: repo
-            .pointer("/spec/passCredentials")
-            .and_then(Value::as_bool)
-            == Some(true),
-        // Flux's `spec.insecure`: plain HTTP to an OCI registry.
-        insecure_http: oci && repo.pointer("/spec/insecure").and_then(Value::as_bool) == Some(true),
-        ..helmrelease_sources::repo::Options::default()
-    };
-    let fetched = helmrelease_sources::repo::fetch_chart(&url, &chart, &version, &options)
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    let mut chart = helmrelease_helm::chart::load_archive(&fetched.bytes).map_err(load_err)?;
-    apply_values_files(&mut chart, &spec)?;
-    Ok(chart)
-}
-
-/// Flux's `valuesFiles` (of `spec.chart.spec` or a HelmChart): the chart's files at those
-/// paths, deep-merged in order (`values.yaml` names the chart's own), become its default
-/// values, as source-controller re-packages the chart. A missing file is an error unless
-/// `ignoreMissingValuesFiles`; the messages are source-controller's.
-fn apply_values_files(chart: &mut helmrelease_helm::chart::Chart, spec: &Value) -> Result<()> {
-    use helmrelease_helm::values::merge_maps;
-    let paths: Vec<&str> = spec
-        .pointer("/valuesFiles")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    let ignore_missing = spec
-        .pointer("/ignoreMissingValuesFiles")
-        .and_then(Value::as_bool)
-        == Some(true);
-    let mut merged: Option<TValue> = None;
-    for path in paths {
-        let clean = helmrelease_sprig::path_clean(path);
-        let values = if clean == "values.yaml" {
-            chart.values.clone()
-        } else {
-            let Some(file) = chart.files.iter().find(|f| f.name == clean) else {
-                if ignore_missing {
-                    continue;
-                }
-                return Err(Error::Usage(format!(
-                    "no values file found at path '{path}'"
-                )));
-            };
-            helmrelease_helm::yaml::from_yaml(&String::from_utf8_lossy(&file.data)).map_err(
-                |e| Error::Usage(format!("unmarshaling values from '{path}' failed: {e}")),
-            )?
-        };
-        let base = merged.unwrap_or_else(|| TValue::from_json(&serde_json::json!({})));
-        merged = Some(merge_maps(&base, &values));
-    }
-    if let Some(values) = merged {
-        chart.raw_values = helmrelease_helm::yaml::to_yaml(&values)
-            .ok()
-            .map(String::into_bytes);
-        chart.values = values;
-    }
-    Ok(())
-}
-
-/// The chart an OCIRepository (`spec.chartRef`) points at: `spec.url` is the chart itself,
-/// `spec.ref.semver` a constraint over its tags, `spec.ref.tag` a version tag.
-fn oci_repository_chart(
-    session: &Session,
-    repo: &Value,
-    namespace: &str,
-) -> Result<helmrelease_helm::chart::Chart> {
-    let name = str_at(repo, "/metadata/name");
-    let url = str_at(repo, "/spec/url");
-    let (semver, tag, digest) = (
-        str_at(repo, "/spec/ref/semver"),
-        str_at(repo, "/spec/ref/tag"),
-        str_at(repo, "/spec/ref/digest"),
-    );
-    let version = if !digest.is_empty() {
-        return Err(Error::Usage(format!(
-            "OCIRepository {namespace}/{name} pins a digest ({digest}); preview resolves versions and tags only; pass --chart PATH"
-        )));
-    } else if !semver.is_empty() {
-        semver
-    } else if helmrelease_sources::Version::parse(&tag).is_ok() {
-        tag
-    } else {
-        // Flux's default reference is the tag `latest`, which names no chart version.
-        let tag = if tag.is_empty() {
-            "latest".to_string()
-        } else {
-            tag
-        };
-        return Err(Error::Usage(format!(
-            "OCIRepository {namespace}/{name} follows the tag {tag:?}, which is not a chart version; preview needs spec.ref.semver or a version tag; pass --chart PATH"
-        )));
-    };
-    let options = helmrelease_sources::repo::Options {
-        cache_dir: cache_dir(),
-        auth: repository_auth(session, repo, namespace, Some(&url))?,
-        ca_pem: repository_ca(session, repo, namespace)?,
-        insecure_http: repo.pointer("/spec/insecure").and_then(Value::as_bool) == Some(true),
-        ..helmrelease_sources::repo::Options::default()
-    };
-    let fetched = helmrelease_sources::fetch_oci_chart(&url, "", &version, &options)
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    let mut chart = helmrelease_helm::chart::load_archive(&fetched.bytes)
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    // helm-controller tracks the digest of an OCIRepository's artifact in the chart version
-    // (`1.2.3+<12 hex digits>`), so `.Chart.Version` (and the `helm.sh/chart` label) carry it.
-    // A version with build metadata of its own is left as it is.
-    if let Some(digest) = &fetched.manifest_digest
-        && !chart.metadata.version.contains('+')
-        && digest.len() >= 12
-    {
-        chart.metadata.version = format!("{}+{}", chart.metadata.version, &digest[..12]);
-    }
-    Ok(chart)
 }
 
 /// Where fetched charts are cached: `$XDG_CACHE_HOME/helmrelease` or `~/.cache/helmrelease`.
@@ -575,295 +351,11 @@ fn cache_dir() -> Option<std::path::PathBuf> {
         .map(|base| base.join("helmrelease"))
 }
 
-/// A key of a Secret the HelmRepository references, decoded; errors say which Secret when it
-/// cannot be read (a 403 names the missing permission).
-fn secret_key(
-    session: &Session,
-    repo: &Value,
-    namespace: &str,
-    field: &str,
-    key: &str,
-) -> Result<Option<Vec<u8>>> {
-    let name = str_at(repo, &format!("/spec/{field}/name"));
-    if name.is_empty() {
-        return Ok(None);
-    }
-    let secret = session.source("Secret", namespace, &name)?.ok_or_else(|| {
-        Error::NotFound(format!(
-            "Secret {namespace}/{name} (the HelmRepository's spec.{field}) not found"
-        ))
-    })?;
-    Ok(secret
-        .pointer(&format!("/data/{key}"))
-        .and_then(Value::as_str)
-        .and_then(decode_base64))
-}
-
-/// Basic auth from the HelmRepository's `secretRef` as Flux reads it: `username` and
-/// `password`, or for an OCI registry (`registry_url`) also a `.dockerconfigjson` Secret.
-fn repository_auth(
-    session: &Session,
-    repo: &Value,
-    namespace: &str,
-    registry_url: Option<&str>,
-) -> Result<Option<helmrelease_sources::Auth>> {
-    let user = secret_key(session, repo, namespace, "secretRef", "username")?;
-    let password = secret_key(session, repo, namespace, "secretRef", "password")?;
-    if let (Some(u), Some(p)) = (user, password) {
-        return Ok(Some(helmrelease_sources::Auth::Basic {
-            username: String::from_utf8_lossy(&u).into_owned(),
-            password: String::from_utf8_lossy(&p).into_owned(),
-        }));
-    }
-    let Some(url) = registry_url else {
-        return Ok(None);
-    };
-    let config = secret_key(session, repo, namespace, "secretRef", ".dockerconfigjson")?;
-    Ok(config.and_then(|c| docker_config_auth(&c, url)))
-}
-
-/// The credentials a Docker config (`{"auths": {"<host>": {"username", "password"} or
-/// {"auth": base64("user:pass")}}}`) holds for the host of `url` (`oci://host/path`).
-fn docker_config_auth(config: &[u8], url: &str) -> Option<helmrelease_sources::Auth> {
-    let config: Value = serde_json::from_slice(config).ok()?;
-    let host = url
-        .split_once("://")
-        .map_or(url, |(_, rest)| rest)
-        .split('/')
-        .next()?;
-    let auths = config.get("auths")?.as_object()?;
-    // Keys may be bare hosts or URLs (`https://index.docker.io/v1/`).
-    let entry = auths.iter().find_map(|(key, entry)| {
-        let key_host = key
-            .split_once("://")
-            .map_or(key.as_str(), |(_, rest)| rest)
-            .split('/')
-            .next()
-            .unwrap_or_default();
-        (key_host == host).then_some(entry)
-    })?;
-    let field = |k: &str| {
-        entry
-            .get(k)
-            .and_then(Value::as_str)
-            .filter(|v| !v.is_empty())
-    };
-    let (username, password) = match (field("username"), field("password")) {
-        (Some(u), Some(p)) => (u.to_string(), p.to_string()),
-        _ => {
-            let decoded = decode_base64(field("auth")?)?;
-            let text = String::from_utf8(decoded).ok()?;
-            let (u, p) = text.split_once(':')?;
-            (u.to_string(), p.to_string())
-        }
-    };
-    Some(helmrelease_sources::Auth::Basic { username, password })
-}
-
-/// The CA from the HelmRepository's `certSecretRef` (`ca.crt`).
-fn repository_ca(session: &Session, repo: &Value, namespace: &str) -> Result<Option<Vec<u8>>> {
-    secret_key(session, repo, namespace, "certSecretRef", "ca.crt")
-}
-
-/// Flux's values composition: `valuesFrom` in order (whole documents deep-merged at the root,
-/// or one value at `targetPath`), then `spec.values` on top.
-pub fn compose_values(session: &Session, hr: &Value, namespace: &str) -> Result<TValue> {
-    use helmrelease_helm::values::{merge_maps, strvals};
-    let mut result = TValue::from_json(&serde_json::json!({}));
-    let refs = hr
-        .pointer("/spec/valuesFrom")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for r in refs {
-        let kind = str_at(&r, "/kind");
-        let name = str_at(&r, "/name");
-        let key = Some(str_at(&r, "/valuesKey"))
-            .filter(|k| !k.is_empty())
-            .unwrap_or_else(|| "values.yaml".into());
-        let optional = r.get("optional").and_then(Value::as_bool).unwrap_or(false);
-        let Some(object) = session.source(&kind, namespace, &name)? else {
-            if optional {
-                continue;
-            }
-            return Err(Error::NotFound(format!(
-                "could not find {kind} '{namespace}/{name}' (spec.valuesFrom)"
-            )));
-        };
-        let raw = object.pointer(&format!(
-            "/data/{}",
-            key.replace('~', "~0").replace('/', "~1")
-        ));
-        let Some(raw) = raw.and_then(Value::as_str) else {
-            if optional {
-                continue;
-            }
-            return Err(Error::NotFound(format!(
-                "missing key '{key}' in {kind} '{namespace}/{name}' (spec.valuesFrom)"
-            )));
-        };
-        let data = if kind == "Secret" {
-            let bytes = decode_base64(raw).ok_or_else(|| Error::Parse {
-                origin: format!("{kind} {namespace}/{name}"),
-                message: format!("data.{key} is not base64"),
-            })?;
-            String::from_utf8_lossy(&bytes).into_owned()
-        } else {
-            raw.to_string()
-        };
-        let target = str_at(&r, "/targetPath");
-        if target.is_empty() {
-            let parsed =
-                helmrelease_helm::values::read_values(&data).map_err(|e| Error::Parse {
-                    origin: format!("{kind} {namespace}/{name} key {key}"),
-                    message: e.to_string(),
-                })?;
-            result = merge_maps(&result, &parsed);
-            continue;
-        }
-        let literal = r.get("literal").and_then(Value::as_bool).unwrap_or(false);
-        let assignment = if literal {
-            format!("{target}={data}")
-        } else {
-            // Flux escapes commas so a value holding them stays one value.
-            format!("{target}={}", data.replace(',', "\\,"))
-        };
-        let set = if literal {
-            strvals::parse_literal_into(&assignment, &result)
-        } else {
-            strvals::parse_into(&assignment, &result)
-        };
-        result = set.map_err(|e| Error::Parse {
-            origin: format!("{kind} {namespace}/{name} targetPath {target}"),
-            message: e,
-        })?;
-    }
-    if let Some(values) = hr.pointer("/spec/values") {
-        result = merge_maps(&result, &TValue::from_json(values));
-    }
-    Ok(result)
-}
-
-/// Flux's `commonMetadata`: labels and annotations added to every rendered object.
-fn apply_common_metadata(hr: &Value, objects: &mut [Value]) {
-    let Some(common) = hr.pointer("/spec/commonMetadata") else {
-        return;
-    };
-    for field in ["labels", "annotations"] {
-        let Some(extra) = common.get(field).and_then(Value::as_object) else {
-            continue;
-        };
-        for object in objects.iter_mut() {
-            let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
-                continue;
-            };
-            let target = meta
-                .entry(field)
-                .or_insert_with(|| Value::Object(Default::default()));
-            if let Some(map) = target.as_object_mut() {
-                for (k, v) in extra {
-                    map.insert(k.clone(), v.clone());
-                }
-            }
-        }
-    }
-}
-
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(s.trim().as_bytes())
-        .ok()
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::input::Inventory;
-    use serde_json::json;
-
-    #[test]
-    fn values_files_replace_the_chart_defaults_as_source_controller_merges_them() {
-        use helmrelease_helm::chart::{File, load_files};
-        let file = |name: &str, data: &str| File {
-            name: name.into(),
-            data: data.as_bytes().to_vec(),
-        };
-        let chart = || {
-            load_files(vec![
-                file("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
-                file(
-                    "values.yaml",
-                    "replicas: 1\nimage: {repo: web, tag: '1'}\nkeep: yes\n",
-                ),
-                file(
-                    "values-prod.yaml",
-                    "replicas: 3\nimage: {tag: '2'}\nkeep: null\n",
-                ),
-                file("bad.yaml", "a: [\n"),
-            ])
-            .unwrap_or_else(|e| panic!("{e}"))
-        };
-        let values = |spec: Value| {
-            let mut c = chart();
-            apply_values_files(&mut c, &spec).map(|()| c.values.to_json())
-        };
-        assert_eq!(
-            values(json!({"valuesFiles": ["values.yaml", "./values-prod.yaml"]})).ok(),
-            Some(json!({"replicas": 3.0, "image": {"repo": "web", "tag": "2"}, "keep": null}))
-        );
-        // Without values.yaml in the list, the chart's own defaults are gone.
-        assert_eq!(
-            values(json!({"valuesFiles": ["values-prod.yaml"]})).ok(),
-            Some(json!({"replicas": 3.0, "image": {"tag": "2"}, "keep": null}))
-        );
-        let err = |spec: Value| values(spec).err().map(|e| e.to_string());
-        assert_eq!(
-            err(json!({"valuesFiles": ["values-dev.yaml"]})),
-            Some("no values file found at path 'values-dev.yaml'".into())
-        );
-        assert!(
-            err(json!({"valuesFiles": ["bad.yaml"]}))
-                .is_some_and(|e| e.starts_with("unmarshaling values from 'bad.yaml' failed: "))
-        );
-        assert_eq!(
-            values(json!({"valuesFiles": ["values-dev.yaml"], "ignoreMissingValuesFiles": true}))
-                .ok(),
-            Some(json!({"replicas": 1.0, "image": {"repo": "web", "tag": "1"}, "keep": true}))
-        );
-    }
-
-    #[test]
-    fn docker_config_secrets_give_the_registry_host_credentials() {
-        use base64::Engine as _;
-        let auth = base64::engine::general_purpose::STANDARD.encode("bob:token");
-        let config = json!({"auths": {
-            "https://index.docker.io/v1/": {"username": "hub", "password": "x"},
-            "ghcr.io": {"auth": auth},
-            "registry.example.com:5000": {"username": "ann", "password": "pw"},
-        }})
-        .to_string();
-        let user = |url: &str| match docker_config_auth(config.as_bytes(), url) {
-            Some(helmrelease_sources::Auth::Basic { username, password }) => {
-                Some(format!("{username}:{password}"))
-            }
-            _ => None,
-        };
-        assert_eq!(
-            user("oci://ghcr.io/org/charts").as_deref(),
-            Some("bob:token")
-        );
-        assert_eq!(
-            user("oci://registry.example.com:5000/charts").as_deref(),
-            Some("ann:pw")
-        );
-        assert_eq!(
-            user("oci://index.docker.io/library").as_deref(),
-            Some("hub:x")
-        );
-        assert_eq!(user("oci://quay.io/x"), None);
-        assert!(docker_config_auth(b"not json", "oci://ghcr.io/x").is_none());
-    }
+    use crate::input::{Inventory, SourcedObject};
+    use crate::source::Session;
+    use serde_json::{Value, json};
 
     fn session(objects: Vec<Value>) -> Session {
         let inventory = Inventory {
@@ -880,85 +372,30 @@ mod tests {
         Session::from_inventory(inventory, Some("apps".into()))
     }
 
-    fn b64(s: &str) -> String {
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD.encode(s)
-    }
-
+    /// The session is the library's object reader: values compose from the files' objects,
+    /// and a missing object keeps the library's message.
     #[test]
-    fn values_compose_in_flux_order() {
-        let s = session(vec![
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "base", "namespace": "apps"},
-                "data": {"values.yaml": "replicas: 1\nimage: {tag: old, repo: x}\n"}}),
-            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "apps"},
-                "data": {"pw": b64("a,b")}}),
-        ]);
-        let hr = json!({"spec": {
-            "valuesFrom": [
-                {"kind": "ConfigMap", "name": "base"},
-                {"kind": "Secret", "name": "creds", "valuesKey": "pw", "targetPath": "db.password"},
-                {"kind": "ConfigMap", "name": "absent", "optional": true}
-            ],
-            "values": {"image": {"tag": "new"}}}});
-        let composed = compose_values(&s, &hr, "apps").map(|v| v.to_json());
-        assert_eq!(
-            composed.ok(),
-            Some(
-                json!({"replicas": 1.0, "image": {"tag": "new", "repo": "x"}, "db": {"password": "a,b"}})
+    fn the_session_reads_what_the_library_asks_for() {
+        let s = session(vec![json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "base", "namespace": "apps"}, "data": {"values.yaml": "a: 1\n"}})]);
+        let hr = |refs: Value| {
+            helmrelease_flux::helmrelease_from_value(
+                &json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                    "metadata": {"name": "web"}, "spec": {"valuesFrom": refs}}),
+                "apps",
             )
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let composed = helmrelease_flux::compose_values(
+            &s,
+            &hr(json!([{"kind": "ConfigMap", "name": "base"}])),
         );
-        let missing = json!({"spec": {"valuesFrom": [{"kind": "Secret", "name": "nope"}]}});
+        assert_eq!(composed.ok().map(|v| v.to_json()), Some(json!({"a": 1.0})));
+        let missing =
+            helmrelease_flux::compose_values(&s, &hr(json!([{"kind": "Secret", "name": "nope"}])));
         assert_eq!(
-            compose_values(&s, &missing, "apps")
-                .err()
-                .map(|e| e.to_string()),
+            missing.err().map(|e| e.to_string()),
             Some("could not find Secret 'apps/nope' (spec.valuesFrom)".into())
         );
-        let no_key = json!({"spec": {"valuesFrom": [{"kind": "ConfigMap", "name": "base", "valuesKey": "other"}]}});
-        assert_eq!(
-            compose_values(&s, &no_key, "apps")
-                .err()
-                .map(|e| e.to_string()),
-            Some("missing key 'other' in ConfigMap 'apps/base' (spec.valuesFrom)".into())
-        );
-    }
-
-    #[test]
-    fn repository_credentials_come_from_its_secrets() {
-        let s = session(vec![json!({"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "repo-auth", "namespace": "apps"},
-            "data": {"username": b64("bot"), "password": b64("pw"), "ca.crt": b64("PEM")}})]);
-        let repo = json!({"spec": {"secretRef": {"name": "repo-auth"}, "certSecretRef": {"name": "repo-auth"}}});
-        match repository_auth(&s, &repo, "apps", None) {
-            Ok(Some(helmrelease_sources::Auth::Basic { username, password })) => {
-                assert_eq!((username.as_str(), password.as_str()), ("bot", "pw"));
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(
-            repository_ca(&s, &repo, "apps").ok().flatten(),
-            Some(b"PEM".to_vec())
-        );
-        let missing = json!({"spec": {"secretRef": {"name": "gone"}}});
-        assert!(repository_auth(&s, &missing, "apps", None).is_err());
-        assert!(matches!(
-            repository_auth(&s, &json!({"spec": {}}), "apps", None),
-            Ok(None)
-        ));
-    }
-
-    #[test]
-    fn common_metadata_is_added_to_every_object() {
-        let hr = json!({"spec": {"commonMetadata": {"labels": {"team": "a"}, "annotations": {"x": "y"}}}});
-        let mut objects = vec![
-            json!({"metadata": {"name": "a", "labels": {"keep": "1"}}}),
-            json!({"metadata": {"name": "b"}}),
-        ];
-        apply_common_metadata(&hr, &mut objects);
-        assert_eq!(
-            objects[0]["metadata"]["labels"],
-            json!({"keep": "1", "team": "a"})
-        );
-        assert_eq!(objects[1]["metadata"]["annotations"], json!({"x": "y"}));
     }
 }

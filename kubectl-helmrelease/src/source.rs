@@ -409,6 +409,32 @@ impl Session {
     }
 }
 
+/// The library reads what a HelmRelease references through the session: from files or the
+/// cluster, as every command does.
+impl helmrelease_flux::ObjectReader for Session {
+    fn get(
+        &self,
+        kind: helmrelease_flux::ObjectKind,
+        namespace: &str,
+        name: &str,
+    ) -> helmrelease_flux::Result<Option<Value>> {
+        self.source(kind.kind(), namespace, name)
+            .map_err(|e| helmrelease_flux::Error::Read(Box::new(e)))
+    }
+
+    fn namespaces_of(&self, kind: helmrelease_flux::ObjectKind, name: &str) -> Vec<String> {
+        self.policy_objects(None)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|o| {
+                str_at(&o.object, "/kind") == kind.kind()
+                    && str_at(&o.object, "/metadata/name") == name
+            })
+            .map(|o| str_at(&o.object, "/metadata/namespace"))
+            .collect()
+    }
+}
+
 /// `lastTimestamp`, else `eventTime`, else creation: events carry one of them.
 fn event_time(event: &Value) -> String {
     [
