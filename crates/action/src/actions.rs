@@ -42,6 +42,41 @@ pub enum CrdPolicy {
     CreateReplace,
 }
 
+/// How objects are applied: Helm 4's `--server-side` (`true`, `false`, `auto`), Flux's
+/// `install.serverSideApply` and `upgrade`/`rollback.serverSideApply`. The release records the
+/// method used as its `apply_method` (`ssa` or `csa`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ApplyMethod {
+    /// Server-side apply for an install; for an upgrade the method of the deployed revision,
+    /// for a rollback that of the revision rolled back to (client-side when it records none,
+    /// as a Helm 3 release does).
+    #[default]
+    Auto,
+    /// Server-side apply with forced conflicts.
+    ServerSide,
+    /// Client-side apply: create, or a three-way patch (see [`crate::csa`]).
+    ClientSide,
+}
+
+impl ApplyMethod {
+    /// Whether to apply server-side, given the `apply_method` of the revision `Auto` follows
+    /// (`None` for an install).
+    pub fn server_side(self, previous: Option<&str>) -> bool {
+        match self {
+            ApplyMethod::ServerSide => true,
+            ApplyMethod::ClientSide => false,
+            ApplyMethod::Auto => previous.is_none_or(|m| m == SSA),
+        }
+    }
+}
+
+const SSA: &str = "ssa";
+const CSA: &str = "csa";
+
+fn method_name(server_side: bool) -> &'static str {
+    if server_side { SSA } else { CSA }
+}
+
 /// How to run an action.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -63,6 +98,8 @@ pub struct Options {
     pub lock_holder: String,
     /// On a failed upgrade, delete what it created.
     pub cleanup_on_fail: bool,
+    /// Server-side or client-side apply.
+    pub apply_method: ApplyMethod,
 }
 
 impl Default for Options {
@@ -77,6 +114,7 @@ impl Default for Options {
             create_namespace: false,
             lock_holder: "helmrelease".into(),
             cleanup_on_fail: false,
+            apply_method: ApplyMethod::Auto,
         }
     }
 }
@@ -175,6 +213,7 @@ impl Actions {
 
     /// A new revision of `desired`, stored pending with Helm's description of the step; first
     /// deployed now unless an earlier revision says when (an install stamps both times alike).
+    /// The caller records the apply method.
     fn pending(
         &self,
         name: &str,
@@ -202,7 +241,6 @@ impl Actions {
             config: Some(desired.config.clone()).filter(|c| !c.is_empty()),
             manifest: desired.manifest.clone(),
             hooks: unrun(&desired.hooks),
-            apply_method: "ssa".into(),
             ..Release::default()
         }
     }
@@ -211,14 +249,20 @@ impl Actions {
         self.storage.history(name).await
     }
 
-    async fn ensure_namespace(&self, options: &Options) -> Result<()> {
+    /// Helm's `--create-namespace` (Flux's `install.createNamespace`): the release namespace,
+    /// labelled `name: <namespace>` as Helm labels it, applied server-side without forcing
+    /// conflicts (so an existing one gets the label too), or created client-side (an existing
+    /// one is left alone).
+    async fn ensure_namespace(&self, options: &Options, server_side: bool) -> Result<()> {
         if !options.create_namespace {
             return Ok(());
         }
         let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": self.namespace}});
-        if self.applier.get(&ns, "").await?.is_none() {
-            self.applier.apply(&ns, "").await?;
+            "metadata": {"name": self.namespace, "labels": {"name": self.namespace}}});
+        if server_side {
+            self.applier.apply_with(&ns, "", false).await?;
+        } else {
+            self.applier.create_if_absent(&ns, "").await?;
         }
         Ok(())
     }
@@ -294,7 +338,12 @@ impl Actions {
                 completed_at: None,
                 phase: "Running".into(),
             });
-            if let Err(e) = self.applier.apply(&obj, &self.namespace).await {
+            let created = if release.apply_method == SSA {
+                self.applier.apply(&obj, &self.namespace).await
+            } else {
+                self.applier.create(&obj, &self.namespace).await
+            };
+            if let Err(e) = created {
                 if let Some(run) = release.hooks[i].last_run.as_mut() {
                     run.phase = "Failed".into();
                     run.completed_at = Some(now());
@@ -339,14 +388,36 @@ impl Actions {
         Ok(())
     }
 
-    /// Applies the resources of `manifest` with Helm's ownership metadata; returns them as
-    /// applied (namespaces filled in).
-    async fn apply_all(&self, name: &str, manifest: &str) -> Result<Vec<Value>> {
+    /// Applies the resources of `manifest` with Helm's ownership metadata, server-side or
+    /// client-side (patching from the objects of `previous`, the manifest of the revision
+    /// replaced); returns them as applied (namespaces filled in).
+    async fn apply_all(
+        &self,
+        name: &str,
+        manifest: &str,
+        server_side: bool,
+        previous: &str,
+    ) -> Result<Vec<Value>> {
+        let mut originals = Vec::new();
+        if !server_side {
+            for obj in resources(previous)? {
+                originals.push(self.applier.normalize(&obj, &self.namespace).await?);
+            }
+        }
         let mut applied = Vec::new();
         for mut obj in resources(manifest)? {
             apply::set_ownership(&mut obj, name, &self.namespace);
-            self.applier.apply(&obj, &self.namespace).await?;
-            applied.push(self.applier.normalize(&obj, &self.namespace).await?);
+            let obj = self.applier.normalize(&obj, &self.namespace).await?;
+            if server_side {
+                self.applier.apply(&obj, &self.namespace).await?;
+            } else {
+                let id = apply::identity(&obj);
+                let original = originals.iter().find(|o| apply::identity(o) == id);
+                self.applier
+                    .apply_client_side(&obj, original, &self.namespace)
+                    .await?;
+            }
+            applied.push(obj);
         }
         Ok(applied)
     }
@@ -422,7 +493,8 @@ impl Actions {
             ));
         }
         let version = history.last().map_or(1, |r| r.release.version + 1);
-        self.ensure_namespace(options).await?;
+        let server_side = options.apply_method.server_side(None);
+        self.ensure_namespace(options, server_side).await?;
         self.install_crds(desired, options.crds, cancel).await?;
         let mut release = self.pending(
             name,
@@ -432,6 +504,7 @@ impl Actions {
             Status::PendingInstall,
             "Initial install underway",
         );
+        release.apply_method = method_name(server_side).into();
         self.storage
             .create(&release, options.max_history, Some(&self.lock(options)))
             .await?;
@@ -439,7 +512,9 @@ impl Actions {
             self.run_hooks(&mut release, "pre-install", options, cancel)
                 .await
                 .map_err(|e| Error::Failed(format!("failed pre-install: {e}")))?;
-            let applied = self.apply_all(name, &desired.manifest).await?;
+            let applied = self
+                .apply_all(name, &desired.manifest, server_side, "")
+                .await?;
             self.wait_resources(&applied, options, cancel).await?;
             self.run_hooks(&mut release, "post-install", options, cancel)
                 .await
@@ -475,7 +550,9 @@ impl Actions {
         // Helm carries the deployed revision's own labels over to the new one.
         let labels = current.custom_labels();
         let current = current.release.clone();
-        self.ensure_namespace(options).await?;
+        let server_side = options
+            .apply_method
+            .server_side(Some(&current.apply_method));
         self.install_crds(desired, options.crds, cancel).await?;
         let first = current
             .info
@@ -490,6 +567,7 @@ impl Actions {
             Status::PendingUpgrade,
             "Preparing upgrade",
         );
+        release.apply_method = method_name(server_side).into();
         self.storage
             .create_with_labels(
                 &release,
@@ -517,7 +595,14 @@ impl Actions {
             self.run_hooks(release, &format!("pre-{action}"), options, cancel)
                 .await
                 .map_err(|e| Error::Failed(format!("pre-{action} hooks failed: {e}")))?;
-            let applied = self.apply_all(name, &release.manifest).await?;
+            let applied = self
+                .apply_all(
+                    name,
+                    &release.manifest,
+                    release.apply_method == SSA,
+                    &current.manifest,
+                )
+                .await?;
             self.prune(&current.manifest, &applied).await?;
             self.wait_resources(&applied, options, cancel).await?;
             self.run_hooks(release, &format!("post-{action}"), options, cancel)
@@ -587,7 +672,8 @@ impl Actions {
                 .unwrap_or_default(),
             ..Info::default()
         });
-        release.apply_method = "ssa".into();
+        release.apply_method =
+            method_name(options.apply_method.server_side(Some(&target.apply_method))).into();
         self.storage
             .create_with_labels(
                 &release,

@@ -1,5 +1,6 @@
 //! Objects to and from the API server: server-side apply under one field manager with forced
-//! conflicts (Flux's default), reads and deletes, with each kind resolved through discovery
+//! conflicts (Flux's default) or Helm 4's client-side apply (create, then three-way patches),
+//! reads and deletes, with each kind resolved through discovery
 //! once and cached.
 
 use crate::{Error, Result};
@@ -151,12 +152,23 @@ impl Applier {
 
     /// Server-side applies `obj` with forced conflicts; returns the object as stored.
     pub async fn apply(&self, obj: &Value, default_namespace: &str) -> Result<Value> {
+        self.apply_with(obj, default_namespace, true).await
+    }
+
+    /// Server-side applies `obj`, forcing conflicts when `force`; returns the object as stored.
+    pub async fn apply_with(
+        &self,
+        obj: &Value,
+        default_namespace: &str,
+        force: bool,
+    ) -> Result<Value> {
         let (api, obj) = self.api_for(obj, default_namespace).await?;
         let name = obj["metadata"]["name"]
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let params = PatchParams::apply(&self.field_manager).force();
+        let mut params = PatchParams::apply(&self.field_manager);
+        params.force = force;
         let applied = api
             .patch(&name, &params, &Patch::Apply(&obj))
             .await
@@ -164,16 +176,69 @@ impl Applier {
         serde_json::to_value(applied).map_err(|e| Error::Invalid(e.to_string()))
     }
 
-    /// Creates `obj` (hooks are created, not applied, as Helm does).
+    /// Creates `obj` as our field manager (client-side apply's create).
     pub async fn create(&self, obj: &Value, default_namespace: &str) -> Result<Value> {
         let (api, obj) = self.api_for(obj, default_namespace).await?;
         let typed: DynamicObject =
             serde_json::from_value(obj.clone()).map_err(|e| Error::Invalid(e.to_string()))?;
+        let params = PostParams {
+            field_manager: Some(self.field_manager.clone()),
+            ..PostParams::default()
+        };
         let created = api
-            .create(&PostParams::default(), &typed)
+            .create(&params, &typed)
             .await
             .map_err(Error::kube(format!("creating {}", describe(&obj))))?;
         serde_json::to_value(created).map_err(|e| Error::Invalid(e.to_string()))
+    }
+
+    /// Client-side applies `obj` as Helm 4 does with `--server-side=false`: created when it
+    /// does not exist; otherwise patched from `original` (the object in the previous
+    /// revision's manifest; the live object for one the release adopts) to `obj`, see
+    /// [`crate::csa`]. Returns the object as stored.
+    pub async fn apply_client_side(
+        &self,
+        obj: &Value,
+        original: Option<&Value>,
+        default_namespace: &str,
+    ) -> Result<Value> {
+        let Some(live) = self.get(obj, default_namespace).await? else {
+            return self.create(obj, default_namespace).await;
+        };
+        let (api, obj) = self.api_for(obj, default_namespace).await?;
+        let (patch, kind) = crate::csa::patch(original.unwrap_or(&live), &obj, &live);
+        if patch.as_object().is_none_or(|p| p.is_empty()) {
+            return Ok(live);
+        }
+        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+        let params = PatchParams {
+            field_manager: Some(self.field_manager.clone()),
+            ..PatchParams::default()
+        };
+        let patch = match kind {
+            crate::csa::PatchType::Strategic => Patch::Strategic(patch),
+            crate::csa::PatchType::Merge => Patch::Merge(patch),
+        };
+        let patched = api
+            .patch(name, &params, &patch)
+            .await
+            .map_err(Error::kube(format!(
+                "cannot patch {name:?} with kind {}",
+                obj["kind"].as_str().unwrap_or_default()
+            )))?;
+        serde_json::to_value(patched).map_err(|e| Error::Invalid(e.to_string()))
+    }
+
+    /// Creates `obj` unless it exists (already existing is fine); returns whether it created.
+    pub async fn create_if_absent(&self, obj: &Value, default_namespace: &str) -> Result<bool> {
+        match self.create(obj, default_namespace).await {
+            Ok(_) => Ok(true),
+            Err(Error::Kube {
+                source: kube::Error::Api(s),
+                ..
+            }) if s.code == 409 => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// The live object, or `None` when it does not exist.

@@ -1,6 +1,6 @@
 //! Helm 4's actions as Flux's helm-controller v1.6 runs them, against a Kubernetes API server:
 //! install, upgrade, rollback, uninstall and test, with server-side apply under one field
-//! manager, hooks by weight with their delete policies, kstatus-style waits, pruning, and
+//! manager (or Helm 4's client-side apply, when asked), hooks by weight with their delete policies, kstatus-style waits, pruning, and
 //! release storage written exactly as Helm 4 writes it (so `helm` reads and upgrades what we
 //! write, and we read what it writes).
 //!
@@ -9,11 +9,12 @@
 
 pub mod actions;
 pub mod apply;
+pub mod csa;
 pub mod error;
 pub mod readiness;
 pub mod storage;
 pub mod wait;
 
-pub use actions::{Actions, CrdPolicy, Desired, Options};
+pub use actions::{Actions, ApplyMethod, CrdPolicy, Desired, Options};
 pub use error::{Error, Result};
 pub use wait::{Cancel, Canceller};

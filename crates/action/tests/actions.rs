@@ -69,30 +69,42 @@ async fn side_by_side(
     name: &str,
     values: &str,
 ) -> (TestNamespace, TestNamespace) {
+    side_by_side_with(cluster, prefix, chart, name, values, &[], &options()).await
+}
+
+/// [`side_by_side`] with more `helm install` flags and our options.
+async fn side_by_side_with(
+    cluster: &helmrelease_testcluster::Cluster,
+    prefix: &str,
+    chart: &Path,
+    name: &str,
+    values: &str,
+    helm_flags: &[&str],
+    opts: &Options,
+) -> (TestNamespace, TestNamespace) {
     let theirs = cluster.namespace(&format!("helm-{prefix}")).await.unwrap();
     let ours = cluster.namespace(&format!("our-{prefix}")).await.unwrap();
     let file = theirs.kubeconfig.with_extension("values.yaml");
     std::fs::write(&file, values).unwrap();
+    let install = [
+        "install",
+        name,
+        chart.to_str().unwrap(),
+        "--wait",
+        "--timeout=60s",
+        "-f",
+        file.to_str().unwrap(),
+    ];
     ok(
         "helm install",
-        theirs
-            .helm(&[
-                "install",
-                name,
-                chart.to_str().unwrap(),
-                "--wait",
-                "--timeout=60s",
-                "-f",
-                file.to_str().unwrap(),
-            ])
-            .await,
+        theirs.helm(&[&install[..], helm_flags].concat()).await,
     );
     actions(&ours)
         .await
         .install(
             name,
             &desired_from(chart, name, &ours.name, values, false),
-            &options(),
+            opts,
             &Cancel::never(),
         )
         .await
@@ -539,6 +551,249 @@ fn comparable(mut obj: Value, namespace: &str) -> Value {
         ann.remove("deployment.kubernetes.io/revision");
     }
     obj
+}
+
+/// The live `object` in `ns` as JSON.
+async fn live(ns: &TestNamespace, object: &str) -> Value {
+    let out = ok(
+        "kubectl get",
+        ns.kubectl(&["get", object, "-o", "json"], None).await,
+    );
+    serde_json::from_str(&out).unwrap()
+}
+
+/// The webapp's objects in the two namespaces are equal but for what differs between any two
+/// installs.
+async fn same_live_objects(theirs: &TestNamespace, ours: &TestNamespace) {
+    for object in [
+        "deployment/web-webapp",
+        "service/web-webapp",
+        "secret/web-webapp",
+        "configmap/web-sub",
+    ] {
+        assert_eq!(
+            comparable(live(ours, object).await, &ours.name),
+            comparable(live(theirs, object).await, &theirs.name),
+            "{object}"
+        );
+    }
+}
+
+/// Who wrote `object` and how: (manager, operation) of its managed fields, status aside.
+async fn managers(ns: &TestNamespace, object: &str) -> Vec<(String, String)> {
+    let out = ok(
+        "kubectl get",
+        ns.kubectl(
+            &["get", object, "-o", "json", "--show-managed-fields"],
+            None,
+        )
+        .await,
+    );
+    let obj: Value = serde_json::from_str(&out).unwrap();
+    let mut out: Vec<(String, String)> = obj["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["subresource"].as_str() != Some("status"))
+        .map(|f| {
+            (
+                f["manager"].as_str().unwrap_or_default().to_string(),
+                f["operation"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_side_apply_matches_helm_server_side_false() {
+    let Some(cluster) = shared().await else {
+        return;
+    };
+    let csa = Options {
+        apply_method: helmrelease_action::ApplyMethod::ClientSide,
+        ..options()
+    };
+    let values = "password: s3cret\npodAnnotations:\n  dropped: \"soon\"\n";
+    let (theirs, ours) = side_by_side_with(
+        cluster,
+        "csa",
+        &webapp(),
+        "web",
+        values,
+        &["--server-side=false"],
+        &csa,
+    )
+    .await;
+    same_live_objects(&theirs, &ours).await;
+    // Created, not applied: an Update by each client's own manager.
+    assert_eq!(
+        managers(&theirs, "deployment/web-webapp").await,
+        vec![("helm".to_string(), "Update".to_string())]
+    );
+    assert_eq!(
+        managers(&ours, "deployment/web-webapp").await,
+        vec![("helm-controller".to_string(), "Update".to_string())]
+    );
+    let stored = |ns: &TestNamespace| {
+        let ns = ns.clone();
+        async move {
+            let storage =
+                helmrelease_action::storage::SecretStorage::new(ns.client.clone(), &ns.name);
+            let history = storage.history("web").await.unwrap();
+            comparable_release(&history.last().unwrap().release, &ns.name)
+        }
+    };
+    assert_eq!(stored(&ours).await["apply_method"], "csa");
+    assert_eq!(stored(&ours).await, stored(&theirs).await);
+
+    // Someone else changes the Deployment; an upgrade (auto: client-side, as recorded) drops
+    // the annotation the previous revision set, sets its replicas back, keeps the other's.
+    for ns in [&theirs, &ours] {
+        ok(
+            "kubectl annotate",
+            ns.kubectl(
+                &["annotate", "deployment/web-webapp", "someone/else=kept"],
+                None,
+            )
+            .await,
+        );
+        ok(
+            "kubectl scale",
+            ns.kubectl(&["scale", "deployment/web-webapp", "--replicas=1"], None)
+                .await,
+        );
+    }
+    let file = theirs.kubeconfig.with_extension("upgrade.yaml");
+    std::fs::write(&file, "password: s3cret\n").unwrap();
+    ok(
+        "helm upgrade",
+        theirs
+            .helm(&[
+                "upgrade",
+                "web",
+                webapp().to_str().unwrap(),
+                "--wait",
+                "--timeout=60s",
+                "-f",
+                file.to_str().unwrap(),
+            ])
+            .await,
+    );
+    actions(&ours)
+        .await
+        .upgrade(
+            "web",
+            &desired("web", &ours.name, "password: s3cret\n", true),
+            &options(),
+            &Cancel::never(),
+        )
+        .await
+        .unwrap();
+    same_live_objects(&theirs, &ours).await;
+    let deploy = live(&ours, "deployment/web-webapp").await;
+    assert_eq!(
+        deploy["spec"]["template"]["metadata"]["annotations"]["dropped"],
+        Value::Null
+    );
+    assert_eq!(deploy["metadata"]["annotations"]["someone/else"], "kept");
+    assert_eq!(deploy["spec"]["replicas"], 2);
+    assert_eq!(stored(&ours).await, stored(&theirs).await);
+    assert_eq!(stored(&ours).await["apply_method"], "csa");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_namespace_matches_helm() {
+    let Some(cluster) = shared().await else {
+        return;
+    };
+    let home = cluster.namespace("nshome").await.unwrap();
+    let theirs = format!("{}-helm", home.name);
+    let ours = format!("{}-ours", home.name);
+    let chart = deps_chart();
+    // Official helm in another namespace than the harness's.
+    let helm = |namespace: &str, args: &[&str]| {
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.extend(["--namespace".to_string(), namespace.to_string()]);
+        helmrelease_testcluster::run_async(
+            helmrelease_testcluster::helm4(),
+            home.kubeconfig.clone(),
+            args,
+            None,
+        )
+    };
+    let namespace_of = |name: String| {
+        let home = home.clone();
+        async move {
+            let mut ns = live(&home, &format!("namespace/{name}")).await;
+            let labels = ns["metadata"]["labels"].take();
+            let annotations = ns["metadata"]["annotations"].take();
+            (
+                labels.to_string().replace(&name, "NS"),
+                annotations,
+                managers(&home, &format!("namespace/{name}"))
+                    .await
+                    .into_iter()
+                    .map(|(_, op)| op)
+                    .collect::<Vec<_>>(),
+            )
+        }
+    };
+    let ours_with = |namespace: &str, name: &'static str, apply_method| {
+        let a = Actions::new(home.client.clone(), namespace, "helm-controller");
+        let wanted = desired_from(&chart, name, namespace, "", false);
+        let opts = Options {
+            create_namespace: true,
+            apply_method,
+            ..options()
+        };
+        async move { a.install(name, &wanted, &opts, &Cancel::never()).await }
+    };
+    use helmrelease_action::ApplyMethod::{ClientSide, ServerSide};
+    // Server-side (the default) and client-side, each into a namespace that does not exist.
+    let install = [
+        "install",
+        chart.to_str().unwrap(),
+        "--create-namespace",
+        "--wait",
+        "--timeout=60s",
+    ];
+    for (suffix, server_side, method) in [("s", "true", ServerSide), ("c", "false", ClientSide)] {
+        let (theirs, ours) = (format!("{theirs}{suffix}"), format!("{ours}{suffix}"));
+        let flag = format!("--server-side={server_side}");
+        let install = |name| [&["install", name][..], &install[1..], &[flag.as_str()]].concat();
+        ok(
+            "helm install --create-namespace",
+            helm(&theirs, &install("h")).await,
+        );
+        ours_with(&ours, "h", method).await.unwrap();
+        assert_eq!(
+            namespace_of(ours.clone()).await,
+            namespace_of(theirs.clone()).await,
+            "{suffix}"
+        );
+        // Another release into the namespace, which exists now: fine, with either method.
+        ok("helm install again", helm(&theirs, &install("h2")).await);
+        ours_with(&ours, "h2", method).await.unwrap();
+        assert_eq!(
+            namespace_of(ours.clone()).await,
+            namespace_of(theirs.clone()).await,
+            "{suffix} again"
+        );
+        assert_eq!(
+            namespace_of(ours.clone()).await.0,
+            r#"{"kubernetes.io/metadata.name":"NS","name":"NS"}"#
+        );
+        for ns in [&theirs, &ours] {
+            ok(
+                "kubectl delete namespace",
+                home.kubectl(&["delete", "namespace", ns, "--wait=false"], None)
+                    .await,
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
