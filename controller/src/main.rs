@@ -1,17 +1,131 @@
 //! helmrelease-controller: reconciles Flux HelmReleases into Helm-compatible releases.
-//!
-//! Not implemented yet; the binary only answers `--help` and `--version`, and says so instead
-//! of pretending to run.
 
+use anyhow::Context as _;
 use clap::Parser;
+use helmrelease_controller::{Settings, reconcile::parse_duration, run};
+use std::net::SocketAddr;
 
-/// Reconciles helm.toolkit.fluxcd.io/v2 HelmReleases into Helm releases (not implemented yet).
+/// Reconciles helm.toolkit.fluxcd.io/v2 HelmReleases as Flux's helm-controller does.
 #[derive(Parser, Debug)]
 #[command(name = "helmrelease-controller", version)]
-struct Cli {}
+struct Cli {
+    /// HelmReleases reconciled at once.
+    #[arg(long, default_value_t = 4)]
+    concurrent: u16,
+    /// Address of /metrics (empty: off).
+    #[arg(long, default_value = ":8080")]
+    metrics_addr: String,
+    /// Address of /healthz and /readyz (empty: off).
+    #[arg(long, default_value = ":9440")]
+    health_addr: String,
+    /// Take a Lease before reconciling, so one replica acts at a time.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    enable_leader_election: bool,
+    /// Watch HelmReleases in every namespace (else only in the runtime namespace).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    watch_all_namespaces: bool,
+    /// Only reconcile HelmReleases matching this label selector.
+    #[arg(long)]
+    watch_label_selector: Option<String>,
+    /// Refuse sources in other namespaces than the HelmRelease's.
+    #[arg(long)]
+    no_cross_namespace_refs: bool,
+    /// Service account to impersonate when a HelmRelease names none.
+    #[arg(long)]
+    default_service_account: Option<String>,
+    /// How long to wait for a dependency before trying again.
+    #[arg(long, default_value = "30s")]
+    requeue_dependency: String,
+    /// Spread of requeue intervals, in percent.
+    #[arg(long, default_value_t = 5)]
+    interval_jitter_percentage: u32,
+    /// How long running actions may take to stop on shutdown.
+    #[arg(long, default_value = "600s")]
+    graceful_shutdown_timeout: String,
+    /// Log level: error, warn, info, debug, trace.
+    #[arg(long, default_value = "info")]
+    log_level: String,
+    /// Log format: json or console.
+    #[arg(long, default_value = "json")]
+    log_encoding: String,
+    /// Kubeconfig file (else in-cluster or KUBECONFIG, as kubectl finds it).
+    #[arg(long)]
+    kubeconfig: Option<std::path::PathBuf>,
+    /// Namespace of the Lease and, without --watch-all-namespaces, the one watched.
+    #[arg(long, env = "RUNTIME_NAMESPACE", default_value = "flux-system")]
+    namespace: String,
+    /// Field manager for applies and status writes.
+    #[arg(long, default_value = "helm-controller")]
+    field_manager: String,
+    /// Where fetched charts and indexes are cached.
+    #[arg(long)]
+    chart_cache_dir: Option<std::path::PathBuf>,
+}
 
-fn main() -> std::process::ExitCode {
-    let Cli {} = Cli::parse();
-    eprintln!("helmrelease-controller: not implemented yet; see --help");
-    std::process::ExitCode::from(2)
+fn addr(text: &str) -> anyhow::Result<Option<SocketAddr>> {
+    if text.is_empty() || text == "0" {
+        return Ok(None);
+    }
+    let full = if text.starts_with(':') {
+        format!("0.0.0.0{text}")
+    } else {
+        text.to_string()
+    };
+    Ok(Some(full.parse().with_context(|| format!("bad address {text:?}"))?))
+}
+
+fn duration(flag: &str, text: &str) -> anyhow::Result<std::time::Duration> {
+    parse_duration(text).with_context(|| format!("--{flag}: {text:?} is not a duration like 30s or 5m"))
+}
+
+async fn client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kube::Client> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let kc = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("reading kubeconfig {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?
+        }
+        None => kube::Config::infer().await.context("finding a kubeconfig")?,
+    };
+    Ok(kube::Client::try_from(config)?)
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)
+        .with_context(|| format!("--log-level {:?}", cli.log_level))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log_encoding.as_str() {
+        "json" => builder.json().init(),
+        "console" => builder.init(),
+        other => anyhow::bail!("--log-encoding {other:?}: use json or console"),
+    }
+    let options = run::Options {
+        concurrent: cli.concurrent.max(1),
+        metrics_addr: addr(&cli.metrics_addr)?,
+        health_addr: addr(&cli.health_addr)?,
+        leader_election: cli.enable_leader_election,
+        namespace: cli.namespace.clone(),
+        all_namespaces: cli.watch_all_namespaces,
+        label_selector: cli.watch_label_selector.clone(),
+        graceful_shutdown_timeout: duration("graceful-shutdown-timeout", &cli.graceful_shutdown_timeout)?,
+        cache_dir: cli.chart_cache_dir.clone(),
+        settings: Settings {
+            field_manager: cli.field_manager.clone(),
+            requeue_dependency: duration("requeue-dependency", &cli.requeue_dependency)?,
+            interval_jitter_percentage: cli.interval_jitter_percentage,
+            no_cross_namespace_refs: cli.no_cross_namespace_refs,
+            default_service_account: cli.default_service_account.clone(),
+            ..Settings::default()
+        },
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async {
+        let client = client(cli.kubeconfig.as_deref()).await?;
+        run::run(client, options).await?;
+        Ok(())
+    })
 }

@@ -13,6 +13,8 @@
 //! process of the cluster and removes its data when the process that started it ends, however
 //! it ends.
 
+pub mod charts;
+
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};

