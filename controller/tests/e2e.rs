@@ -222,7 +222,9 @@ async fn reconciles_helmreleases_end_to_end() {
         ),
     )
     .await;
-    wait_for(&ns, "hr/web", "{.status.observedGeneration}", &log, |v| v == "5").await;
+    let generation = get(&ns, "hr/web", "{.metadata.generation}").await;
+    wait_for(&ns, "hr/web", "{.status.observedGeneration}", &log, |v| v == generation).await;
+    wait_for(&ns, "hr/web", "{.status.conditions[?(@.type==\"Drifted\")].reason}", &log, |v| v == "NoDriftDetected").await;
     ok(
         "kubectl scale",
         ns.kubectl(&["scale", "deploy/web-webapp", "--replicas=5"], None)
