@@ -182,8 +182,13 @@ fn meta_of(snapshot: Option<&Snapshot>, loaded: &Loaded) -> Meta {
 }
 
 fn names(s: Option<&Snapshot>) -> (String, String) {
-    s.map(|s| (history::full_release_name(s), history::versioned_chart_name(s)))
-        .unwrap_or_default()
+    s.map(|s| {
+        (
+            history::full_release_name(s),
+            history::versioned_chart_name(s),
+        )
+    })
+    .unwrap_or_default()
 }
 
 /// Records the outcome of `action` on the object. An error means the action changed nothing
@@ -205,9 +210,19 @@ pub async fn conclude(
     match action {
         Action::Install | Action::Upgrade => {
             let (verb, reason_ok, reason_failed, kind) = if action == Action::Install {
-                ("install", "InstallSucceeded", "InstallFailed", ReleaseAction::Install)
+                (
+                    "install",
+                    "InstallSucceeded",
+                    "InstallFailed",
+                    ReleaseAction::Install,
+                )
             } else {
-                ("upgrade", "UpgradeSucceeded", "UpgradeFailed", ReleaseAction::Upgrade)
+                (
+                    "upgrade",
+                    "UpgradeSucceeded",
+                    "UpgradeFailed",
+                    ReleaseAction::Upgrade,
+                )
             };
             if let Some(error) = ran.error {
                 let message = format!(
@@ -263,7 +278,8 @@ pub async fn conclude(
             }
             let cur = latest(hr);
             if let Some(error) = ran.error {
-                let message = format!("Helm test failed for release {full} with chart {chart}: {error}");
+                let message =
+                    format!("Helm test failed for release {full} with chart {chart}: {error}");
                 let status = hr.status.get_or_insert_with(Default::default);
                 status.failures = Some(status.failures.unwrap_or(0) + 1);
                 conds.mark_false(TEST_SUCCESS, "TestFailed", &message);
@@ -292,7 +308,8 @@ pub async fn conclude(
             } else {
                 format!("{} test hook(s) completed successfully", results.len())
             };
-            let message = format!("Helm test succeeded for release {full} with chart {chart}: {hooks}");
+            let message =
+                format!("Helm test succeeded for release {full} with chart {chart}: {hooks}");
             conds.mark_true(TEST_SUCCESS, "TestSucceeded", &message);
             ctx.events
                 .normal(hr, "TestSucceeded", &message, meta_of(cur.as_ref(), loaded))
@@ -307,7 +324,12 @@ pub async fn conclude(
                 );
                 conds.mark_false(REMEDIATED, "RollbackFailed", &message);
                 ctx.events
-                    .warning(hr, "RollbackFailed", &message, meta_of(ran.target.as_ref(), loaded))
+                    .warning(
+                        hr,
+                        "RollbackFailed",
+                        &message,
+                        meta_of(ran.target.as_ref(), loaded),
+                    )
                     .await;
                 if !wrote {
                     return Err(Error::Reconcile(message));
@@ -318,7 +340,12 @@ pub async fn conclude(
                 format!("Helm rollback to previous release {tfull} with chart {tchart} succeeded");
             conds.mark_true(REMEDIATED, "RollbackSucceeded", &message);
             ctx.events
-                .normal(hr, "RollbackSucceeded", &message, meta_of(ran.target.as_ref(), loaded))
+                .normal(
+                    hr,
+                    "RollbackSucceeded",
+                    &message,
+                    meta_of(ran.target.as_ref(), loaded),
+                )
                 .await;
             Ok(())
         }
@@ -329,7 +356,12 @@ pub async fn conclude(
                 );
                 conds.mark_false(REMEDIATED, "UninstallFailed", &message);
                 ctx.events
-                    .warning(hr, "UninstallFailed", &message, meta_of(cur.as_ref(), loaded))
+                    .warning(
+                        hr,
+                        "UninstallFailed",
+                        &message,
+                        meta_of(cur.as_ref(), loaded),
+                    )
                     .await;
                 if !wrote {
                     return Err(Error::Reconcile(message));
@@ -347,11 +379,17 @@ pub async fn conclude(
             {
                 top.status = "uninstalled".into();
             }
-            let message =
-                format!("Helm uninstall remediation for release {full} with chart {chart} succeeded");
+            let message = format!(
+                "Helm uninstall remediation for release {full} with chart {chart} succeeded"
+            );
             conds.mark_true(REMEDIATED, "UninstallSucceeded", &message);
             ctx.events
-                .normal(hr, "UninstallSucceeded", &message, meta_of(cur.as_ref(), loaded))
+                .normal(
+                    hr,
+                    "UninstallSucceeded",
+                    &message,
+                    meta_of(cur.as_ref(), loaded),
+                )
                 .await;
             Ok(())
         }
@@ -383,7 +421,12 @@ pub async fn conclude(
             let message = format!("Unlocked Helm release {full} with chart {chart} in {was} state");
             conds.mark_false(RELEASED, "PendingRelease", &message);
             ctx.events
-                .warning(hr, "PendingRelease", &message, meta_of(cur.as_ref(), loaded))
+                .warning(
+                    hr,
+                    "PendingRelease",
+                    &message,
+                    meta_of(cur.as_ref(), loaded),
+                )
                 .await;
             Ok(())
         }
@@ -393,7 +436,12 @@ pub async fn conclude(
                     "Failed to partially correct cluster state of release {full}:\n{error}"
                 );
                 ctx.events
-                    .warning(hr, "DriftCorrectionFailed", &message, meta_of(cur.as_ref(), loaded))
+                    .warning(
+                        hr,
+                        "DriftCorrectionFailed",
+                        &message,
+                        meta_of(cur.as_ref(), loaded),
+                    )
                     .await;
                 return Err(Error::Reconcile(message));
             }
@@ -402,7 +450,12 @@ pub async fn conclude(
                 ran.corrected.join("\n")
             );
             ctx.events
-                .normal(hr, "DriftCorrected", &message, meta_of(cur.as_ref(), loaded))
+                .normal(
+                    hr,
+                    "DriftCorrected",
+                    &message,
+                    meta_of(cur.as_ref(), loaded),
+                )
                 .await;
             Ok(())
         }

@@ -3,15 +3,15 @@
 //! as helm-controller does), then the chart is loaded and the values composed off the async
 //! runtime, because chart fetching is blocking IO.
 
-use crate::reconcile::Context;
 use crate::Error;
+use crate::reconcile::Context;
 use helmrelease_action::Desired;
 use helmrelease_crds::helmrelease::HelmRelease;
 use helmrelease_flux::reader::{ObjectKind, referenced_objects};
 use helmrelease_flux::{ChartOptions, Inputs, MemoryReader, ReleaseLocation, desired, digest};
 use helmrelease_release::model::Hook;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::ResourceExt;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -88,7 +88,12 @@ fn resource(kind: ObjectKind) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind.kind()), plural)
 }
 
-async fn fetch(ctx: &Context, kind: ObjectKind, ns: &str, name: &str) -> Result<Option<Value>, Error> {
+async fn fetch(
+    ctx: &Context,
+    kind: ObjectKind,
+    ns: &str,
+    name: &str,
+) -> Result<Option<Value>, Error> {
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &resource(kind));
     let found = api
         .get_opt(name)
@@ -160,7 +165,12 @@ pub async fn load(ctx: &Context, hr: &HelmRelease) -> Result<Loaded, Failure> {
     .await
     .map_err(|e| Failure::Artifact(e.to_string()))??;
     let helm_chart = hr.spec.chart.as_ref().map(|c| {
-        let ns = c.spec.source_ref.namespace.clone().unwrap_or_else(|| own.clone());
+        let ns = c
+            .spec
+            .source_ref
+            .namespace
+            .clone()
+            .unwrap_or_else(|| own.clone());
         format!("{ns}/{own}-{}", hr.name_any())
     });
     Ok(Loaded {
@@ -200,8 +210,8 @@ fn inputs(
 ) -> Result<(Inputs, serde_json::Map<String, Value>), Failure> {
     let chart = helmrelease_flux::load_chart(reader, hr, options)
         .map_err(|e| Failure::Artifact(e.to_string()))?;
-    let values = helmrelease_flux::compose_values(reader, hr)
-        .map_err(|e| Failure::Values(e.to_string()))?;
+    let values =
+        helmrelease_flux::compose_values(reader, hr).map_err(|e| Failure::Values(e.to_string()))?;
     let config = helmrelease_flux::values::to_config(&values);
     Ok((Inputs { chart, values }, config))
 }
@@ -227,7 +237,8 @@ pub async fn render(
             ..Default::default()
         };
         let location = ReleaseLocation::of(&hr);
-        let desired = desired::render(&hr, inputs, &location, options).map_err(|e| e.to_string())?;
+        let desired =
+            desired::render(&hr, inputs, &location, options).map_err(|e| e.to_string())?;
         to_action(desired, config)
     })
     .await

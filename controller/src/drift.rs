@@ -82,7 +82,9 @@ fn selects(target: &helmrelease_crds::helmrelease::Selector, obj: &Value) -> boo
     let field = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or_default();
     let api_version = field("/apiVersion");
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let eq = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w.is_empty() || w == have);
+    let eq = |want: &Option<String>, have: &str| {
+        want.as_deref().is_none_or(|w| w.is_empty() || w == have)
+    };
     eq(&target.group, group)
         && eq(&target.version, version)
         && eq(&target.kind, field("/kind"))
@@ -103,7 +105,11 @@ pub fn differences(a: &Value, b: &Value, at: &str, out: &mut Vec<String>) {
                 }
             }
         }
-        _ if a != b => out.push(if at.is_empty() { "/".into() } else { at.to_string() }),
+        _ if a != b => out.push(if at.is_empty() {
+            "/".into()
+        } else {
+            at.to_string()
+        }),
         _ => {}
     }
 }
@@ -115,7 +121,8 @@ async fn api_for(
 ) -> Result<(Api<DynamicObject>, Value), Error> {
     let api_version = obj["apiVersion"].as_str().unwrap_or_default();
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let gvk = kube::api::GroupVersionKind::gvk(group, version, obj["kind"].as_str().unwrap_or_default());
+    let gvk =
+        kube::api::GroupVersionKind::gvk(group, version, obj["kind"].as_str().unwrap_or_default());
     let (resource, caps) = kube::discovery::pinned_kind(&ctx.client, &gvk)
         .await
         .map_err(|e| Error::Kube(format!("resolving {}: {e}", describe(obj))))?;
@@ -127,7 +134,10 @@ async fn api_for(
             .unwrap_or(namespace)
             .to_string();
         obj["metadata"]["namespace"] = ns.clone().into();
-        Ok((Api::namespaced_with(ctx.client.clone(), &ns, &resource), obj))
+        Ok((
+            Api::namespaced_with(ctx.client.clone(), &ns, &resource),
+            obj,
+        ))
     } else {
         if let Some(meta) = obj["metadata"].as_object_mut() {
             meta.remove("namespace");
@@ -154,7 +164,10 @@ pub async fn detect(ctx: &Context, hr: &HelmRelease, release: &Release) -> Resul
         let mut desired = object.clone();
         set_ownership(&mut desired, &release.name, &release.namespace);
         let (api, desired) = api_for(ctx, &desired, &release.namespace).await?;
-        let name = desired["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let name = desired["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let label = describe(&desired);
         let live = api
             .get_opt(&name)
@@ -169,7 +182,9 @@ pub async fn detect(ctx: &Context, hr: &HelmRelease, release: &Release) -> Resul
             });
             continue;
         };
-        let params = PatchParams::apply(&ctx.settings.field_manager).force().dry_run();
+        let params = PatchParams::apply(&ctx.settings.field_manager)
+            .force()
+            .dry_run();
         let applied = api
             .patch(&name, &params, &Patch::Apply(&desired))
             .await
@@ -228,12 +243,20 @@ pub fn brief(drift: &Drift) -> String {
 }
 
 /// Re-applies what drifted; returns what it corrected, one line each.
-pub async fn correct(ctx: &Context, _hr: &HelmRelease, drift: &Drift) -> Result<Vec<String>, Error> {
-    let applier = helmrelease_action::apply::Applier::new(ctx.client.clone(), &ctx.settings.field_manager);
+pub async fn correct(
+    ctx: &Context,
+    _hr: &HelmRelease,
+    drift: &Drift,
+) -> Result<Vec<String>, Error> {
+    let applier =
+        helmrelease_action::apply::Applier::new(ctx.client.clone(), &ctx.settings.field_manager);
     let mut done = Vec::new();
     let mut failed = Vec::new();
     for entry in drift {
-        let ns = entry.desired["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
+        let ns = entry.desired["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         match applier.apply(&entry.desired, &ns).await {
             Ok(_) => done.push(format!(
                 "{} {}",
@@ -270,7 +293,11 @@ mod tests {
         remove_pointer(&mut obj, "/spec/replicas");
         remove_pointer(&mut obj, "/spec/list/0");
         assert_eq!(obj, json!({"spec": {"list": [2]}}));
-        assert!(opted_out(&json!({"metadata": {"annotations": {OPT_OUT: "disabled"}}})));
-        assert!(!opted_out(&json!({"metadata": {"labels": {OPT_OUT: "enabled"}}})));
+        assert!(opted_out(
+            &json!({"metadata": {"annotations": {OPT_OUT: "disabled"}}})
+        ));
+        assert!(!opted_out(
+            &json!({"metadata": {"labels": {OPT_OUT: "enabled"}}})
+        ));
     }
 }

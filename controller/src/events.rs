@@ -50,7 +50,9 @@ pub struct Events {
 
 impl std::fmt::Debug for Events {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Events").field("component", &self.component).finish()
+        f.debug_struct("Events")
+            .field("component", &self.component)
+            .finish()
     }
 }
 

@@ -71,11 +71,15 @@ fn addr(text: &str) -> anyhow::Result<Option<SocketAddr>> {
     } else {
         text.to_string()
     };
-    Ok(Some(full.parse().with_context(|| format!("bad address {text:?}"))?))
+    Ok(Some(
+        full.parse()
+            .with_context(|| format!("bad address {text:?}"))?,
+    ))
 }
 
 fn duration(flag: &str, text: &str) -> anyhow::Result<std::time::Duration> {
-    parse_duration(text).with_context(|| format!("--{flag}: {text:?} is not a duration like 30s or 5m"))
+    parse_duration(text)
+        .with_context(|| format!("--{flag}: {text:?} is not a duration like 30s or 5m"))
 }
 
 async fn client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kube::Client> {
@@ -85,7 +89,9 @@ async fn client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kube::Cl
                 .with_context(|| format!("reading kubeconfig {}", path.display()))?;
             kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?
         }
-        None => kube::Config::infer().await.context("finding a kubeconfig")?,
+        None => kube::Config::infer()
+            .await
+            .context("finding a kubeconfig")?,
     };
     Ok(kube::Client::try_from(config)?)
 }
@@ -94,7 +100,9 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)
         .with_context(|| format!("--log-level {:?}", cli.log_level))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match cli.log_encoding.as_str() {
         "json" => builder.json().init(),
         "console" => builder.init(),
@@ -108,7 +116,10 @@ fn main() -> anyhow::Result<()> {
         namespace: cli.namespace.clone(),
         all_namespaces: cli.watch_all_namespaces,
         label_selector: cli.watch_label_selector.clone(),
-        graceful_shutdown_timeout: duration("graceful-shutdown-timeout", &cli.graceful_shutdown_timeout)?,
+        graceful_shutdown_timeout: duration(
+            "graceful-shutdown-timeout",
+            &cli.graceful_shutdown_timeout,
+        )?,
         cache_dir: cli.chart_cache_dir.clone(),
         settings: Settings {
             field_manager: cli.field_manager.clone(),

@@ -41,7 +41,11 @@ pub fn snapshot(release: &Release, oci_digest: Option<&str>) -> Snapshot {
 pub fn kube_time(helm: Option<&str>) -> Option<String> {
     let helm = helm.filter(|t| !t.is_empty() && !t.starts_with("0001-01-01"))?;
     let ts: jiff::Timestamp = helm.parse().ok()?;
-    Some(jiff::Timestamp::from_second(ts.as_second()).ok()?.to_string())
+    Some(
+        jiff::Timestamp::from_second(ts.as_second())
+            .ok()?
+            .to_string(),
+    )
 }
 
 #[cfg(test)]

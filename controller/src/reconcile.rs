@@ -46,7 +46,9 @@ pub struct Context {
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context").field("settings", &self.settings).finish()
+        f.debug_struct("Context")
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
@@ -258,9 +260,13 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Reque
         let mut finalizers = run.hr.finalizers().to_vec();
         finalizers.push(FINALIZER.to_string());
         let patch = json!({"metadata": {"finalizers": finalizers}});
-        api.patch(&run.hr.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(|e| Error::Kube(format!("adding finalizer: {e}")))?;
+        api.patch(
+            &run.hr.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .map_err(|e| Error::Kube(format!("adding finalizer: {e}")))?;
         return Ok(Requeue::After(Duration::ZERO));
     }
     if run.hr.spec.suspend == Some(true) {
@@ -299,14 +305,10 @@ async fn check_dependencies(run: &mut Run, ctx: &Context) -> Result<Option<Strin
             None => false,
             Some(other) => {
                 let status = other.status.clone().unwrap_or_default();
-                let ready = status
-                    .conditions
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|c| {
-                        c.type_ == conditions::READY
-                            && c.status == helmrelease_crds::meta::ConditionStatus::True
-                    });
+                let ready = status.conditions.unwrap_or_default().iter().any(|c| {
+                    c.type_ == conditions::READY
+                        && c.status == helmrelease_crds::meta::ConditionStatus::True
+                });
                 ready && status.observed_generation == other.metadata.generation
             }
         };
@@ -335,7 +337,12 @@ async fn reconcile_release(run: &mut Run, ctx: &Context) -> Result<Requeue, Erro
         Err(failure) => {
             run.mark_ready_false(failure.reason(), &failure.to_string());
             ctx.events
-                .warning(&run.hr, failure.reason(), &failure.to_string(), Meta::default())
+                .warning(
+                    &run.hr,
+                    failure.reason(),
+                    &failure.to_string(),
+                    Meta::default(),
+                )
                 .await;
             return match failure {
                 compose::Failure::AccessDenied(m) => {
@@ -387,11 +394,16 @@ async fn reconcile_release(run: &mut Run, ctx: &Context) -> Result<Requeue, Erro
     }
     match outcome {
         Ok(()) => {
-            if run.hr.status.as_ref().and_then(|s| s.history.as_ref()).is_some() {
+            if run
+                .hr
+                .status
+                .as_ref()
+                .and_then(|s| s.history.as_ref())
+                .is_some()
+            {
                 let status = run.status();
                 status.observed_post_renderers_digest = Some(loaded.post_renderers_digest.clone());
-                status.observed_common_metadata_digest =
-                    loaded.common_metadata_digest.clone();
+                status.observed_common_metadata_digest = loaded.common_metadata_digest.clone();
             }
             Ok(Requeue::After(jittered(interval(&run.hr), ctx)))
         }
@@ -555,9 +567,9 @@ fn record_written(
     let changed: Vec<&StoredRelease> = after
         .iter()
         .filter(|a| {
-            !before.iter().any(|b| {
-                b.release.version == a.release.version && b.release == a.release
-            })
+            !before
+                .iter()
+                .any(|b| b.release.version == a.release.version && b.release == a.release)
         })
         .collect();
     if changed.is_empty() {
@@ -568,7 +580,9 @@ fn record_written(
     let newest = changed.iter().map(|c| c.release.version).max().unwrap_or(0);
     for c in &changed {
         let known = snapshots.iter().any(|s| {
-            s.name == c.release.name && s.namespace == c.release.namespace && s.version == c.release.version
+            s.name == c.release.name
+                && s.namespace == c.release.namespace
+                && s.version == c.release.version
         });
         // Older revisions are only refreshed if we already track them, as Flux does.
         if c.release.version == newest || known {
@@ -584,7 +598,10 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
     let oci = loaded.oci_digest.clone();
     let mut done: Vec<Kind> = Vec::new();
     let test = run.hr.spec.test.clone().unwrap_or_default();
-    let (tests_on, ignore_tests) = (test.enable == Some(true), test.ignore_failures == Some(true));
+    let (tests_on, ignore_tests) = (
+        test.enable == Some(true),
+        test.ignore_failures == Some(true),
+    );
     loop {
         let releases = stored(ctx, &storage_ns, &name).await?;
         let latest = releases
@@ -653,8 +670,11 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
                 "Cluster state of release {cur} has drifted from the desired state:\n{}",
                 crate::drift::summary(d)
             );
-            run.conditions
-                .mark_true(conditions::DRIFTED, "DriftDetected", &crate::drift::brief(d));
+            run.conditions.mark_true(
+                conditions::DRIFTED,
+                "DriftDetected",
+                &crate::drift::brief(d),
+            );
             ctx.events
                 .warning(&run.hr, "DriftDetected", &message, Meta::default())
                 .await;
@@ -663,41 +683,40 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
         let by_storage = |snap: &Snapshot| -> Target {
             match releases.iter().find(|r| r.release.version == snap.version) {
                 None => Target::Missing,
-                Some(r) if observe::release_digest(&r.release, snap.oci_digest.as_deref()) == snap.digest => {
+                Some(r)
+                    if observe::release_digest(&r.release, snap.oci_digest.as_deref())
+                        == snap.digest =>
+                {
                     Target::Ok
                 }
                 Some(_) => Target::Corrupt,
             }
         };
-        let next = match state::next_action(
-            &mut run.hr,
-            &mut run.conditions,
-            &state,
-            force,
-            by_storage,
-        ) {
-            Ok(n) => n,
-            Err(Stop::RetriesExceeded(_)) => {
-                let message = state::retries_exceeded_message(&run.hr);
-                run.conditions.mark_stalled("RetriesExceeded", &message);
-                return Err(Outcome::Terminal);
-            }
-            Err(Stop::MissingRollbackTarget(m)) => {
-                run.conditions.mark_stalled(
-                    "MissingRollbackTarget",
-                    &format!("Failed to perform remediation: {m}"),
-                );
-                return Err(Outcome::Terminal);
-            }
-            Err(Stop::Error(m)) => return Err(Outcome::Error(Error::Reconcile(m))),
-        };
+        let next =
+            match state::next_action(&mut run.hr, &mut run.conditions, &state, force, by_storage) {
+                Ok(n) => n,
+                Err(Stop::RetriesExceeded(_)) => {
+                    let message = state::retries_exceeded_message(&run.hr);
+                    run.conditions.mark_stalled("RetriesExceeded", &message);
+                    return Err(Outcome::Terminal);
+                }
+                Err(Stop::MissingRollbackTarget(m)) => {
+                    run.conditions.mark_stalled(
+                        "MissingRollbackTarget",
+                        &format!("Failed to perform remediation: {m}"),
+                    );
+                    return Err(Outcome::Terminal);
+                }
+                Err(Stop::Error(m)) => return Err(Outcome::Error(Error::Reconcile(m))),
+            };
         let Some(action) = next else {
             run.conditions.delete(conditions::RECONCILING);
             run.conditions.summarize(tests_on, ignore_tests);
             return Ok(());
         };
         if done.contains(&action.kind()) {
-            let exhausted = state::active_remediation(&run.hr).is_some_and(|r| r.retries_exhausted());
+            let exhausted =
+                state::active_remediation(&run.hr).is_some_and(|r| r.retries_exhausted());
             if !exhausted {
                 let message = run.conditions.message(conditions::READY);
                 run.conditions
@@ -721,14 +740,24 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
         tracing::info!(helmrelease = %run.hr.name_any(), "running '{}' action with timeout of {}", action.name(), go_duration(timeout_for(&run.hr, action)));
 
         let started = Instant::now();
-        let result = crate::actions::run(ctx, run_parts(run), action, loaded, &releases, drift.as_ref()).await;
+        let result = crate::actions::run(
+            ctx,
+            run_parts(run),
+            action,
+            loaded,
+            &releases,
+            drift.as_ref(),
+        )
+        .await;
         let after = stored(ctx, &storage_ns, &name).await?;
         let wrote = record_written(run, &releases, &after, oci.as_deref());
         if matches!(action, Action::Install | Action::Upgrade) {
             run.status().last_attempted_release_action_duration =
                 Some(go_duration(started.elapsed()));
         }
-        let outcome = crate::actions::conclude(run_parts(run), ctx, action, loaded, result, wrote, &after).await;
+        let outcome =
+            crate::actions::conclude(run_parts(run), ctx, action, loaded, result, wrote, &after)
+                .await;
         run.conditions.summarize(tests_on, ignore_tests);
         if let Err(e) = outcome {
             if run.conditions.is_true(conditions::READY) {
@@ -738,7 +767,8 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
         }
         ctx.metrics.action(action.name());
         if action.kind() == Kind::Remediate {
-            let exhausted = state::active_remediation(&run.hr).is_some_and(|r| r.retries_exhausted());
+            let exhausted =
+                state::active_remediation(&run.hr).is_some_and(|r| r.retries_exhausted());
             if !exhausted {
                 let message = run.conditions.message(conditions::READY);
                 run.conditions
@@ -801,13 +831,7 @@ async fn finalize(run: &mut Run, ctx: &Context) -> Result<Requeue, Error> {
             .unwrap_or_else(|| run.hr.helm_release_name());
         let actions = Actions::new(ctx.client.clone(), &storage_ns, &ctx.settings.field_manager);
         let options = action_options_for(&run.hr, Action::UninstallRemediation, ctx);
-        let keep = run
-            .hr
-            .spec
-            .uninstall
-            .as_ref()
-            .and_then(|u| u.keep_history)
-            == Some(true);
+        let keep = run.hr.spec.uninstall.as_ref().and_then(|u| u.keep_history) == Some(true);
         let releases = stored(ctx, &storage_ns, &name).await?;
         let installed = releases
             .last()
@@ -816,7 +840,8 @@ async fn finalize(run: &mut Run, ctx: &Context) -> Result<Requeue, Error> {
             match actions.uninstall(&name, keep, &options, &ctx.cancel).await {
                 Ok(()) | Err(helmrelease_action::Error::NotFound(_)) => {}
                 Err(e) => {
-                    let message = format!("Helm uninstall failed for release {storage_ns}/{name}: {e}");
+                    let message =
+                        format!("Helm uninstall failed for release {storage_ns}/{name}: {e}");
                     run.mark_ready_false("UninstallFailed", &message);
                     run.patch().await.ok();
                     return Err(Error::Reconcile(message));
@@ -834,7 +859,11 @@ async fn finalize(run: &mut Run, ctx: &Context) -> Result<Requeue, Error> {
         .collect();
     let patch = json!({"metadata": {"finalizers": finalizers}});
     run.api
-        .patch(&run.hr.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .patch(
+            &run.hr.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
         .await
         .map_err(|e| Error::Kube(format!("removing finalizer: {e}")))?;
     Ok(Requeue::OnChange)
@@ -860,7 +889,10 @@ mod tests {
     #[test]
     fn durations_read_and_print_as_go_does() {
         assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h2m3.5s"), Some(Duration::from_secs_f64(3723.5)));
+        assert_eq!(
+            parse_duration("1h2m3.5s"),
+            Some(Duration::from_secs_f64(3723.5))
+        );
         assert_eq!(parse_duration("100ms"), Some(Duration::from_millis(100)));
         assert_eq!(parse_duration("5"), None);
         assert_eq!(parse_duration(""), None);

@@ -134,7 +134,8 @@ async fn try_acquire(api: &Api<Lease>, identity: &str) -> Result<bool, kube::Err
             if holder != identity && !expired {
                 return Ok(false);
             }
-            let transitions = current.lease_transitions.unwrap_or(0) + i32::from(holder != identity);
+            let transitions =
+                current.lease_transitions.unwrap_or(0) + i32::from(holder != identity);
             let mut next = spec(transitions);
             if holder == identity {
                 next.acquire_time = current.acquire_time.clone();
@@ -198,7 +199,10 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
                         if ready.load(Ordering::Relaxed) {
                             (axum::http::StatusCode::OK, "ok")
                         } else {
-                            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "not leading yet")
+                            (
+                                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                                "not leading yet",
+                            )
                         }
                     }
                 }),
@@ -263,17 +267,28 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
     let (s1, s2) = (store.clone(), store.clone());
     let controller = controller
         .watches(cms, watched.clone(), move |cm: ConfigMap| {
-            referencing(&s1, "ConfigMap", &cm.namespace().unwrap_or_default(), &cm.name_any())
+            referencing(
+                &s1,
+                "ConfigMap",
+                &cm.namespace().unwrap_or_default(),
+                &cm.name_any(),
+            )
         })
         .watches(secrets, watched, move |s: Secret| {
-            referencing(&s2, "Secret", &s.namespace().unwrap_or_default(), &s.name_any())
+            referencing(
+                &s2,
+                "Secret",
+                &s.namespace().unwrap_or_default(),
+                &s.name_any(),
+            )
         });
     let timeout = options.graceful_shutdown_timeout;
     let shutdown = async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => return,
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return,
+            };
         tokio::select! {
             _ = term.recv() => {}
             _ = tokio::signal::ctrl_c() => {}

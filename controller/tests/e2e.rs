@@ -39,6 +39,12 @@ fn copy_dir(from: &Path, to: &Path) {
 
 struct Controller(Child);
 
+/// SIGKILL, no chance to clean up.
+fn unsafe_kill9(c: &mut Controller) {
+    let _ = c.0.kill();
+    let _ = c.0.wait();
+}
+
 impl Drop for Controller {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -110,7 +116,10 @@ async fn wait_for(
 }
 
 async fn apply(ns: &TestNamespace, yaml: &str) {
-    ok("kubectl apply", ns.kubectl(&["apply", "-f", "-"], Some(yaml)).await);
+    ok(
+        "kubectl apply",
+        ns.kubectl(&["apply", "-f", "-"], Some(yaml)).await,
+    );
 }
 
 fn helmrelease(ns: &str, version: &str, extra: &str) -> String {
@@ -169,15 +178,29 @@ async fn reconciles_helmreleases_end_to_end() {
     .await;
 
     // Install: Ready, and official helm sees revision 1 deployed.
-    apply(&ns, &helmrelease(n, "1.0.0", "  values:\n    replicaCount: 1\n")).await;
+    apply(
+        &ns,
+        &helmrelease(n, "1.0.0", "  values:\n    replicaCount: 1\n"),
+    )
+    .await;
     wait_for(&ns, "hr/web", READY, &log, ready_true).await;
     assert_eq!(
         helm_history(&ns).await,
         [(1, "deployed".into(), "webapp-1.0.0".into())]
     );
-    let reason = get(&ns, "hr/web", "{.status.conditions[?(@.type==\"Ready\")].reason}").await;
+    let reason = get(
+        &ns,
+        "hr/web",
+        "{.status.conditions[?(@.type==\"Ready\")].reason}",
+    )
+    .await;
     assert_eq!(reason, "InstallSucceeded");
-    let message = get(&ns, "hr/web", "{.status.conditions[?(@.type==\"Ready\")].message}").await;
+    let message = get(
+        &ns,
+        "hr/web",
+        "{.status.conditions[?(@.type==\"Ready\")].message}",
+    )
+    .await;
     assert_eq!(
         message,
         format!("Helm install succeeded for release {n}/web.v1 with chart webapp@1.0.0")
@@ -185,11 +208,21 @@ async fn reconciles_helmreleases_end_to_end() {
     let deployed = get(&ns, "hr/web", "{.status.history[0].status}").await;
     assert_eq!(deployed, "deployed");
     let labels = get(&ns, "deploy/web-webapp", "{.metadata.labels}").await;
-    assert!(labels.contains("\"helm.toolkit.fluxcd.io/name\":\"web\""), "{labels}");
+    assert!(
+        labels.contains("\"helm.toolkit.fluxcd.io/name\":\"web\""),
+        "{labels}"
+    );
 
     // A values change upgrades to revision 2.
-    apply(&ns, &helmrelease(n, "1.0.0", "  values:\n    replicaCount: 2\n")).await;
-    wait_for(&ns, "hr/web", "{.status.history[0].version}", &log, |v| v == "2").await;
+    apply(
+        &ns,
+        &helmrelease(n, "1.0.0", "  values:\n    replicaCount: 2\n"),
+    )
+    .await;
+    wait_for(&ns, "hr/web", "{.status.history[0].version}", &log, |v| {
+        v == "2"
+    })
+    .await;
     wait_for(&ns, "hr/web", READY, &log, ready_true).await;
     assert_eq!(get(&ns, "deploy/web-webapp", "{.spec.replicas}").await, "2");
 
@@ -202,15 +235,36 @@ async fn reconciles_helmreleases_end_to_end() {
         ),
     )
     .await;
-    wait_for(&ns, "hr/web", "{.status.history[0].version}", &log, |v| v == "3").await;
-    assert!(started.elapsed() < Duration::from_secs(30), "{:?}", started.elapsed());
+    wait_for(&ns, "hr/web", "{.status.history[0].version}", &log, |v| {
+        v == "3"
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
 
     // A chart bump upgrades to the new version.
-    apply(&ns, &helmrelease(n, "1.1.0", "  values:\n    replicaCount: 2\n")).await;
-    wait_for(&ns, "hr/web", "{.status.history[0].chartVersion}", &log, |v| v == "1.1.0").await;
+    apply(
+        &ns,
+        &helmrelease(n, "1.1.0", "  values:\n    replicaCount: 2\n"),
+    )
+    .await;
+    wait_for(
+        &ns,
+        "hr/web",
+        "{.status.history[0].chartVersion}",
+        &log,
+        |v| v == "1.1.0",
+    )
+    .await;
     wait_for(&ns, "hr/web", READY, &log, ready_true).await;
     let history = helm_history(&ns).await;
-    assert_eq!(history.last().unwrap(), &(4, "deployed".into(), "webapp-1.1.0".into()));
+    assert_eq!(
+        history.last().unwrap(),
+        &(4, "deployed".into(), "webapp-1.1.0".into())
+    );
 
     // Drift: a scaled Deployment is put back.
     apply(
@@ -223,8 +277,18 @@ async fn reconciles_helmreleases_end_to_end() {
     )
     .await;
     let generation = get(&ns, "hr/web", "{.metadata.generation}").await;
-    wait_for(&ns, "hr/web", "{.status.observedGeneration}", &log, |v| v == generation).await;
-    wait_for(&ns, "hr/web", "{.status.conditions[?(@.type==\"Drifted\")].reason}", &log, |v| v == "NoDriftDetected").await;
+    wait_for(&ns, "hr/web", "{.status.observedGeneration}", &log, |v| {
+        v == generation
+    })
+    .await;
+    wait_for(
+        &ns,
+        "hr/web",
+        "{.status.conditions[?(@.type==\"Drifted\")].reason}",
+        &log,
+        |v| v == "NoDriftDetected",
+    )
+    .await;
     ok(
         "kubectl scale",
         ns.kubectl(&["scale", "deploy/web-webapp", "--replicas=5"], None)
@@ -243,11 +307,173 @@ async fn reconciles_helmreleases_end_to_end() {
         )
         .await,
     );
-    wait_for(&ns, "deploy/web-webapp", "{.spec.replicas}", &log, |v| v == "2").await;
-    assert_eq!(helm_history(&ns).await.len(), 4, "drift correction makes no revision");
+    wait_for(&ns, "deploy/web-webapp", "{.spec.replicas}", &log, |v| {
+        v == "2"
+    })
+    .await;
+    assert_eq!(
+        helm_history(&ns).await.last().map(|h| h.0),
+        Some(4),
+        "drift correction makes no revision"
+    );
+
+    // A failing upgrade (its Pods never become ready) is rolled back, counted, and once the
+    // retries are used up the release is Stalled; resetAt makes it try again.
+    let failing = "  values:\n    replicaCount: 2\n    podAnnotations:\n      helmrelease.dev/kwok-fail: \"true\"\n  timeout: 4s\n  upgrade:\n    remediation:\n      retries: 1\n";
+    apply(
+        &ns,
+        &helmrelease(n, "1.1.0", failing).replace("  timeout: 20s\n", ""),
+    )
+    .await;
+    wait_for(
+        &ns,
+        "hr/web",
+        "{.status.conditions[?(@.type==\"Stalled\")].reason}",
+        &log,
+        |v| v == "RetriesExceeded",
+    )
+    .await;
+    let status = get(&ns, "hr/web", "{.status}").await;
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["upgradeFailures"], 2, "{status}");
+    let remediated = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Remediated")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(remediated["reason"], "RollbackSucceeded", "{status}");
+    let stalled = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Stalled")
+        .cloned()
+        .unwrap();
+    assert_eq!(stalled["message"], "Failed to upgrade after 2 attempt(s)");
+    let history = helm_history(&ns).await;
+    let statuses: Vec<&str> = history.iter().map(|h| h.1.as_str()).collect();
+    assert_eq!(
+        statuses.last(),
+        Some(&"deployed"),
+        "rolled back: {history:?}"
+    );
+    assert!(statuses.contains(&"failed"), "{history:?}");
+    let revisions = history.last().map_or(0, |h| h.0);
+    ok(
+        "annotate",
+        ns.kubectl(
+            &[
+                "annotate",
+                "--overwrite",
+                "hr/web",
+                "reconcile.fluxcd.io/requestedAt=reset-1",
+                "reconcile.fluxcd.io/resetAt=reset-1",
+            ],
+            None,
+        )
+        .await,
+    );
+    wait_for(&ns, "hr/web", "{.status.lastHandledResetAt}", &log, |v| {
+        v == "reset-1"
+    })
+    .await;
+    let after = wait_for(&ns, "hr/web", "{.status.history[0].version}", &log, |v| {
+        v.parse::<i64>().unwrap_or(0) > revisions
+    })
+    .await;
+    assert!(!after.is_empty(), "resetAt retried");
+    // Back to a working spec.
+    apply(
+        &ns,
+        &helmrelease(n, "1.1.0", "  values:\n    replicaCount: 1\n"),
+    )
+    .await;
+    wait_for(&ns, "hr/web", READY, &log, ready_true).await;
+
+    // Suspended, nothing happens; dependsOn waits for its dependency.
+    apply(
+        &ns,
+        &helmrelease(
+            n,
+            "1.1.0",
+            "  suspend: true\n  values:\n    replicaCount: 3\n",
+        ),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(get(&ns, "deploy/web-webapp", "{.spec.replicas}").await, "1");
+    let dependent = format!(
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: after\n  namespace: {n}\nspec:\n  interval: 1m\n  dependsOn:\n  - name: web\n  chart:\n    spec:\n      chart: webapp\n      version: \"1.0.0\"\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  values:\n    replicaCount: 1\n"
+    );
+    apply(&ns, &dependent).await;
+    wait_for(
+        &ns,
+        "hr/after",
+        "{.status.conditions[?(@.type==\"Ready\")].reason}",
+        &log,
+        |v| v == "DependencyNotReady",
+    )
+    .await;
+    apply(
+        &ns,
+        &helmrelease(n, "1.1.0", "  values:\n    replicaCount: 3\n"),
+    )
+    .await;
+    wait_for(&ns, "deploy/web-webapp", "{.spec.replicas}", &log, |v| {
+        v == "3"
+    })
+    .await;
+    wait_for(&ns, "hr/after", READY, &log, ready_true).await;
+    ok(
+        "delete",
+        ns.kubectl(
+            &["delete", "hr/after", "--wait=true", "--timeout=60s"],
+            None,
+        )
+        .await,
+    );
+
+    // kill -9 in the middle of an upgrade: the release stays pending-upgrade; a new
+    // controller unlocks it and converges.
+    apply(&ns, &helmrelease(n, "1.1.0", "  values:\n    replicaCount: 3\n    podAnnotations:\n      helmrelease.dev/kwok-fail: \"true\"\n  timeout: 60s\n").replace("  timeout: 20s\n", "")).await;
+    wait_for(
+        &ns,
+        "secrets",
+        "{.items[*].metadata.labels.status}",
+        &log,
+        |v| v.contains("pending-upgrade"),
+    )
+    .await;
+    unsafe_kill9(&mut controller);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pending = get(&ns, "secrets", "{.items[*].metadata.labels.status}").await;
+    assert!(pending.contains("pending-upgrade"), "{pending}");
+    apply(
+        &ns,
+        &helmrelease(n, "1.1.0", "  values:\n    replicaCount: 2\n"),
+    )
+    .await;
+    controller = start(&ns, &log);
+    wait_for(&ns, "hr/web", READY, &log, ready_true).await;
+    let history = helm_history(&ns).await;
+    assert!(
+        history.iter().any(|h| h.1 == "failed"),
+        "the pending revision was unlocked to failed: {history:?}"
+    );
+    assert_eq!(
+        history.last().map(|h| h.1.as_str()),
+        Some("deployed"),
+        "{history:?}"
+    );
 
     // Deleting the HelmRelease uninstalls the release.
-    ok("delete", ns.kubectl(&["delete", "hr/web", "--wait=true", "--timeout=60s"], None).await);
+    ok(
+        "delete",
+        ns.kubectl(&["delete", "hr/web", "--wait=true", "--timeout=60s"], None)
+            .await,
+    );
     let out = ns.helm(&["history", "web"]).await;
     assert!(!out.ok, "release still there: {}", out.stdout);
     let _ = controller.0.kill();
