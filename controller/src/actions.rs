@@ -119,9 +119,8 @@ pub async fn run(
         Action::Test => ran(actions.test(&name, &options, &cancel).await.map(Some)),
         Action::RollbackRemediation => {
             let test = hr.spec.test.clone().unwrap_or_default();
-            let ignore = state::active_remediation(hr).map_or(false, |r| {
-                r.ignore_test_failures(test.ignore_failures == Some(true))
-            });
+            let ignore = state::active_remediation(hr)
+                .is_some_and(|r| r.ignore_test_failures(test.ignore_failures == Some(true)));
             let target = hr
                 .status
                 .as_ref()

@@ -8,9 +8,12 @@ use std::time::{Duration, Instant};
 /// How long a discovery result is reused.
 const TTL: Duration = Duration::from_secs(30);
 
+/// When discovery ran, the server version and the API versions.
+type Discovered = (Instant, Option<String>, Vec<String>);
+
 /// Cached discovery.
 #[derive(Debug, Default)]
-pub struct Cache(tokio::sync::Mutex<Option<(Instant, Option<String>, Vec<String>)>>);
+pub struct Cache(tokio::sync::Mutex<Option<Discovered>>);
 
 /// The server version and API versions.
 pub async fn of(ctx: &Context) -> Result<(Option<String>, Vec<String>), String> {
