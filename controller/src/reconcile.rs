@@ -235,7 +235,15 @@ impl Run {
 pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Requeue, Error> {
     let namespace = obj.namespace().unwrap_or_default();
     let api: Api<HelmRelease> = Api::namespaced(ctx.client.clone(), &namespace);
-    let hr = (*obj).clone();
+    // Read afresh: the watch cache can lag behind the status this controller just wrote, and
+    // acting on an older history would misjudge the release as unmanaged.
+    let Some(hr) = api
+        .get_opt(&obj.name_any())
+        .await
+        .map_err(|e| Error::Kube(format!("reading HelmRelease: {e}")))?
+    else {
+        return Ok(Requeue::OnChange);
+    };
     let generation = hr.metadata.generation.unwrap_or(0);
     let conditions = Conditions::new(
         hr.status

@@ -13,8 +13,8 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, ObjectMeta, PostParams};
 use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -182,6 +182,23 @@ fn referencing(
         .collect()
 }
 
+/// What makes a HelmRelease worth reconciling again: its generation, the reconcile-request
+/// annotations, and deletion.
+fn trigger(hr: &HelmRelease) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    hr.metadata.generation.hash(&mut hasher);
+    hr.metadata.deletion_timestamp.is_some().hash(&mut hasher);
+    for key in [
+        "reconcile.fluxcd.io/requestedAt",
+        "reconcile.fluxcd.io/forceAt",
+        "reconcile.fluxcd.io/resetAt",
+    ] {
+        hr.annotations().get(key).hash(&mut hasher);
+    }
+    Some(hasher.finish())
+}
+
 /// Runs until SIGTERM or SIGINT.
 pub async fn run(client: Client, options: Options) -> Result<(), Error> {
     check_crds(&client).await?;
@@ -261,9 +278,16 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
         hr_config = hr_config.labels(selector);
     }
     let watched = watcher::Config::default().labels("reconcile.fluxcd.io/watch=Enabled");
-    let controller = Controller::new(hrs, hr_config)
+    // As Flux's predicates: a new generation or a reconcile request triggers a reconcile; our
+    // own status writes do not.
+    let (store, writer) = reflector::store();
+    let triggers = watcher(hrs, hr_config)
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(trigger, Default::default());
+    let controller = Controller::for_stream(triggers, store.clone())
         .with_config(kube::runtime::controller::Config::default().concurrency(options.concurrent));
-    let store = controller.store();
     let (s1, s2) = (store.clone(), store.clone());
     let controller = controller
         .watches(cms, watched.clone(), move |cm: ConfigMap| {
