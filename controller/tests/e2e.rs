@@ -17,24 +17,11 @@ fn root() -> PathBuf {
 /// The example chart at `version`, as an archive.
 fn chart(work: &Path, version: &str) -> Vec<u8> {
     let dir = work.join(format!("webapp-{version}"));
-    copy_dir(&root().join("examples/charts/webapp"), &dir);
+    charts::copy_dir(&root().join("examples/charts/webapp"), &dir).unwrap();
     let meta = std::fs::read_to_string(dir.join("Chart.yaml")).unwrap();
     let meta = meta.replace("version: 1.2.3", &format!("version: {version}"));
     std::fs::write(dir.join("Chart.yaml"), meta).unwrap();
     charts::tgz("webapp", &dir).unwrap()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 struct Controller(Child);

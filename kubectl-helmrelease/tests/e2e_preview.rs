@@ -8,7 +8,7 @@
 use helmrelease_release::model::{Chart, Info, Metadata};
 use helmrelease_release::{ObjectOptions, Release, storage};
 use sha2::{Digest, Sha256};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -42,55 +42,16 @@ fn chart_dir(dir: &Path, version: &str) -> PathBuf {
 }
 
 fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
+    helmrelease_testcluster::charts::copy_dir(from, to).unwrap();
 }
 
 fn tgz(chart: &Path) -> Vec<u8> {
-    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
-        Vec::new(),
-        flate2::Compression::default(),
-    ));
-    builder.append_dir_all("webapp", chart).unwrap();
-    builder.into_inner().unwrap().finish().unwrap()
+    helmrelease_testcluster::charts::tgz("webapp", chart).unwrap()
 }
 
 /// A minimal HTTP/1.1 file server on 127.0.0.1 serving `files` by path.
 fn serve(files: Vec<(String, Vec<u8>)>) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let n = stream.read(&mut buf).unwrap_or(0);
-            let request = String::from_utf8_lossy(&buf[..n]).to_string();
-            let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let response = match files.iter().find(|(p, _)| *p == path) {
-                Some((_, body)) => {
-                    let mut r = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    )
-                    .into_bytes();
-                    r.extend_from_slice(body);
-                    r
-                }
-                None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                    .to_vec(),
-            };
-            let _ = stream.write_all(&response);
-        }
-    });
-    format!("http://{addr}")
+    helmrelease_testcluster::charts::serve(files).unwrap()
 }
 
 fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
