@@ -149,7 +149,7 @@ pub async fn run(
             let Some(drift) = drift else {
                 return ran(Ok(None));
             };
-            match crate::drift::correct(ctx, hr, drift).await {
+            match crate::drift::correct(ctx, drift).await {
                 Ok(corrected) => Ran {
                     corrected,
                     ..ran(Ok(None))

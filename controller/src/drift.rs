@@ -1,154 +1,46 @@
-//! Drift: the live objects of a deployed release compared with what applying its manifest
-//! would make of them (a server-side apply dry run under our field manager, as Flux's
-//! `jsondiff` does), minus `spec.driftDetection.ignore` paths and objects that opt out with
-//! `helm.toolkit.fluxcd.io/driftDetection: disabled`. Correction re-applies what drifted
-//! without a new Helm revision.
+//! Drift of a deployed release: its manifest compared with the live objects by
+//! `helmrelease_diff::drift` (the comparison `kubectl helmrelease drift` makes, so the plugin
+//! and the controller agree), with the HelmRelease's ignore rules and Helm's ownership
+//! metadata checked. Correction re-applies the drifted objects under our field manager,
+//! without a new Helm revision, as helm-controller does.
 
 use crate::Error;
 use crate::reconcile::Context;
-use helmrelease_action::apply::{describe, set_ownership};
+use helmrelease_action::apply::{Applier, set_ownership};
 use helmrelease_crds::helmrelease::HelmRelease;
+use helmrelease_diff::ObjectKey;
+use helmrelease_diff::drift::{DriftOptions, DriftReport, DriftState, ObjectDrift};
 use helmrelease_release::Release;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::discovery::Scope;
-use serde_json::Value;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
 
-/// One drifted object.
+/// What drifted, and the manifest's objects to put back.
 #[derive(Debug, Clone)]
-pub struct Entry {
-    /// `Kind/namespace/name`.
-    pub name: String,
-    /// Missing from the cluster (to be created) rather than changed.
-    pub missing: bool,
-    /// JSON pointers that differ.
-    pub paths: Vec<String>,
-    /// The object as the manifest has it (with ownership metadata).
-    pub desired: Value,
+pub struct Drift {
+    /// The comparison.
+    pub report: DriftReport,
+    /// The desired object of each drifted key, with Helm's ownership metadata.
+    pub desired: BTreeMap<ObjectKey, Value>,
 }
 
-/// What drifted.
-pub type Drift = Vec<Entry>;
+impl Drift {
+    /// Nothing drifted.
+    pub fn is_empty(&self) -> bool {
+        self.report.is_empty()
+    }
+}
 
-const OPT_OUT: &str = "helm.toolkit.fluxcd.io/driftDetection";
-
-fn opted_out(obj: &Value) -> bool {
-    ["labels", "annotations"].iter().any(|m| {
-        obj.pointer(&format!("/metadata/{m}/{}", OPT_OUT.replace('/', "~1")))
-            .and_then(Value::as_str)
-            == Some("disabled")
+fn probe(key: &ObjectKey) -> Value {
+    json!({
+        "apiVersion": key.api_version,
+        "kind": key.kind,
+        "metadata": {"name": key.name, "namespace": key.namespace},
     })
-}
-
-/// Drops what the server manages and nobody applies.
-fn comparable(mut obj: Value) -> Value {
-    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        for k in [
-            "managedFields",
-            "resourceVersion",
-            "generation",
-            "creationTimestamp",
-            "uid",
-        ] {
-            meta.remove(k);
-        }
-    }
-    if let Some(map) = obj.as_object_mut() {
-        map.remove("status");
-    }
-    obj
-}
-
-fn remove_pointer(obj: &mut Value, pointer: &str) {
-    let Some((parent, last)) = pointer.rsplit_once('/') else {
-        return;
-    };
-    let last = last.replace("~1", "/").replace("~0", "~");
-    match obj.pointer_mut(parent) {
-        Some(Value::Object(m)) => {
-            m.remove(&last);
-        }
-        Some(Value::Array(a)) => {
-            if let Ok(i) = last.parse::<usize>()
-                && i < a.len()
-            {
-                a.remove(i);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn selects(target: &helmrelease_crds::helmrelease::Selector, obj: &Value) -> bool {
-    let field = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or_default();
-    let api_version = field("/apiVersion");
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let eq = |want: &Option<String>, have: &str| {
-        want.as_deref().is_none_or(|w| w.is_empty() || w == have)
-    };
-    eq(&target.group, group)
-        && eq(&target.version, version)
-        && eq(&target.kind, field("/kind"))
-        && eq(&target.name, field("/metadata/name"))
-        && eq(&target.namespace, field("/metadata/namespace"))
-}
-
-/// The pointers where `a` and `b` differ (leaves, arrays compared whole).
-pub fn differences(a: &Value, b: &Value, at: &str, out: &mut Vec<String>) {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            for k in keys {
-                let child = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
-                match (x.get(k), y.get(k)) {
-                    (Some(p), Some(q)) => differences(p, q, &child, out),
-                    _ => out.push(child),
-                }
-            }
-        }
-        _ if a != b => out.push(if at.is_empty() {
-            "/".into()
-        } else {
-            at.to_string()
-        }),
-        _ => {}
-    }
-}
-
-async fn api_for(
-    ctx: &Context,
-    obj: &Value,
-    namespace: &str,
-) -> Result<(Api<DynamicObject>, Value), Error> {
-    let api_version = obj["apiVersion"].as_str().unwrap_or_default();
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    let gvk =
-        kube::api::GroupVersionKind::gvk(group, version, obj["kind"].as_str().unwrap_or_default());
-    let (resource, caps) = kube::discovery::pinned_kind(&ctx.client, &gvk)
-        .await
-        .map_err(|e| Error::Kube(format!("resolving {}: {e}", describe(obj))))?;
-    let mut obj = obj.clone();
-    if caps.scope == Scope::Namespaced {
-        let ns = obj["metadata"]["namespace"]
-            .as_str()
-            .filter(|s| !s.is_empty())
-            .unwrap_or(namespace)
-            .to_string();
-        obj["metadata"]["namespace"] = ns.clone().into();
-        Ok((
-            Api::namespaced_with(ctx.client.clone(), &ns, &resource),
-            obj,
-        ))
-    } else {
-        if let Some(meta) = obj["metadata"].as_object_mut() {
-            meta.remove("namespace");
-        }
-        Ok((Api::all_with(ctx.client.clone(), &resource), obj))
-    }
 }
 
 /// Compares the deployed release's objects with the cluster.
 pub async fn detect(ctx: &Context, hr: &HelmRelease, release: &Release) -> Result<Drift, Error> {
-    let objects = helmrelease_action::actions::resources(&release.manifest)
+    let desired = helmrelease_action::actions::resources(&release.manifest)
         .map_err(|e| Error::Reconcile(e.to_string()))?;
     let ignore = hr
         .spec
@@ -156,82 +48,103 @@ pub async fn detect(ctx: &Context, hr: &HelmRelease, release: &Release) -> Resul
         .as_ref()
         .and_then(|d| d.ignore.clone())
         .unwrap_or_default();
-    let mut drift = Vec::new();
-    for object in objects {
-        if opted_out(&object) {
+    let applier = Applier::new(ctx.client.clone(), &ctx.settings.field_manager);
+    // Discovery says which kinds are cluster-scoped (CRDs included).
+    let mut scopes: HashMap<(String, String), bool> = HashMap::new();
+    for object in &desired {
+        let key = ObjectKey::of(object);
+        if scopes.contains_key(&(key.api_version.clone(), key.kind.clone())) {
             continue;
         }
-        let mut desired = object.clone();
-        set_ownership(&mut desired, &release.name, &release.namespace);
-        let (api, desired) = api_for(ctx, &desired, &release.namespace).await?;
-        let name = desired["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let label = describe(&desired);
-        let live = api
-            .get_opt(&name)
+        let normalized = applier
+            .normalize(object, &release.namespace)
             .await
-            .map_err(|e| Error::Kube(format!("reading {label}: {e}")))?;
-        let Some(live) = live else {
-            drift.push(Entry {
-                name: label,
-                missing: true,
-                paths: Vec::new(),
-                desired,
-            });
-            continue;
-        };
-        let params = PatchParams::apply(&ctx.settings.field_manager)
-            .force()
-            .dry_run();
-        let applied = api
-            .patch(&name, &params, &Patch::Apply(&desired))
-            .await
-            .map_err(|e| Error::Kube(format!("dry-run applying {label}: {e}")))?;
-        let mut live = comparable(serde_json::to_value(live).unwrap_or_default());
-        let mut applied = comparable(serde_json::to_value(applied).unwrap_or_default());
-        for rule in &ignore {
-            if rule.target.as_ref().is_none_or(|t| selects(t, &desired)) {
-                for path in &rule.paths {
-                    remove_pointer(&mut live, path);
-                    remove_pointer(&mut applied, path);
-                }
-            }
+            .map_err(|e| Error::Reconcile(e.to_string()))?;
+        let cluster_scoped = normalized["metadata"].get("namespace").is_none();
+        scopes.insert((key.api_version, key.kind), cluster_scoped);
+    }
+    let scope = |api_version: &str, kind: &str| {
+        scopes
+            .get(&(api_version.to_string(), kind.to_string()))
+            .copied()
+    };
+    // The options borrow a non-`Sync` closure, so they are made on each side of the reads.
+    let options = |scope: &'_ dyn Fn(&str, &str) -> Option<bool>| -> Vec<ObjectKey> {
+        DriftOptions {
+            release_namespace: &release.namespace,
+            release_name: Some(&release.name),
+            scope: Some(scope),
+            ..DriftOptions::default()
         }
-        let mut paths = Vec::new();
-        differences(&live, &applied, "", &mut paths);
-        if !paths.is_empty() {
-            drift.push(Entry {
-                name: label,
-                missing: false,
-                paths,
-                desired,
-            });
+        .keys(&desired)
+    };
+    let keys = options(&scope);
+    let mut live: HashMap<ObjectKey, Value> = HashMap::new();
+    for key in keys {
+        if let Some(object) = applier
+            .get(&probe(&key), &key.namespace)
+            .await
+            .map_err(|e| Error::Reconcile(e.to_string()))?
+        {
+            live.insert(key, object);
         }
     }
-    Ok(drift)
+    let options = DriftOptions {
+        release_namespace: &release.namespace,
+        ignore: &ignore,
+        show_secrets: false,
+        release_name: Some(&release.name),
+        scope: Some(&scope),
+    };
+    let report = helmrelease_diff::drift::detect(&desired, &|k| live.get(k), &options)
+        .map_err(|e| Error::Reconcile(format!("spec.driftDetection.ignore: {e}")))?;
+    let mut wanted = BTreeMap::new();
+    for object in &desired {
+        let key = options.key_of(object);
+        if report.objects.iter().any(|o| o.key == key) {
+            let mut object = object.clone();
+            set_ownership(&mut object, &release.name, &release.namespace);
+            wanted.insert(key, object);
+        }
+    }
+    Ok(Drift {
+        report,
+        desired: wanted,
+    })
 }
 
-/// One line per object, as in the DriftDetected event.
+fn line(object: &ObjectDrift) -> String {
+    match object.state {
+        DriftState::Missing => format!("{} removed", object.key),
+        DriftState::Modified => format!(
+            "{} changed ({})",
+            object.key,
+            object
+                .fields
+                .iter()
+                .map(|f| f.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// One line per object, as in the DriftDetected event (Secret values never appear: the
+/// report masks them, and only paths are listed).
 pub fn summary(drift: &Drift) -> String {
     drift
+        .report
+        .objects
         .iter()
-        .map(|e| {
-            if e.missing {
-                format!("{} removed", e.name)
-            } else {
-                format!("{} changed ({})", e.name, e.paths.join(", "))
-            }
-        })
+        .map(line)
         .collect::<Vec<_>>()
         .join("\n")
 }
 
 /// The short form for the Drifted condition.
 pub fn brief(drift: &Drift) -> String {
-    let removed = drift.iter().filter(|e| e.missing).count();
-    let changed = drift.len() - removed;
+    let removed = drift.report.count(DriftState::Missing);
+    let changed = drift.report.count(DriftState::Modified);
     let mut parts = Vec::new();
     if changed > 0 {
         parts.push(format!("changed {changed} resource(s)"));
@@ -243,27 +156,25 @@ pub fn brief(drift: &Drift) -> String {
 }
 
 /// Re-applies what drifted; returns what it corrected, one line each.
-pub async fn correct(
-    ctx: &Context,
-    _hr: &HelmRelease,
-    drift: &Drift,
-) -> Result<Vec<String>, Error> {
-    let applier =
-        helmrelease_action::apply::Applier::new(ctx.client.clone(), &ctx.settings.field_manager);
+pub async fn correct(ctx: &Context, drift: &Drift) -> Result<Vec<String>, Error> {
+    let applier = Applier::new(ctx.client.clone(), &ctx.settings.field_manager);
     let mut done = Vec::new();
     let mut failed = Vec::new();
-    for entry in drift {
-        let ns = entry.desired["metadata"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        match applier.apply(&entry.desired, &ns).await {
+    for object in &drift.report.objects {
+        let Some(desired) = drift.desired.get(&object.key) else {
+            continue;
+        };
+        match applier.apply(desired, &object.key.namespace).await {
             Ok(_) => done.push(format!(
                 "{} {}",
-                entry.name,
-                if entry.missing { "created" } else { "updated" }
+                object.key,
+                if object.state == DriftState::Missing {
+                    "created"
+                } else {
+                    "updated"
+                }
             )),
-            Err(e) => failed.push(format!("{}: {e}", entry.name)),
+            Err(e) => failed.push(format!("{}: {e}", object.key)),
         }
     }
     if failed.is_empty() {
@@ -276,28 +187,50 @@ pub async fn correct(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use helmrelease_diff::drift::FieldDrift;
 
-    #[test]
-    fn differences_name_the_changed_leaves() {
-        let a = json!({"spec": {"replicas": 3, "template": {"a": 1}}, "metadata": {"labels": {"x/y": "1"}}});
-        let b = json!({"spec": {"replicas": 1, "template": {"a": 1}}, "metadata": {"labels": {}}});
-        let mut out = Vec::new();
-        differences(&a, &b, "", &mut out);
-        assert_eq!(out, ["/metadata/labels/x~1y", "/spec/replicas"]);
+    fn drift() -> Drift {
+        let key = |kind: &str| ObjectKey {
+            api_version: "v1".into(),
+            kind: kind.into(),
+            namespace: "apps".into(),
+            name: "web".into(),
+        };
+        Drift {
+            report: DriftReport {
+                objects: vec![
+                    ObjectDrift {
+                        key: key("Service"),
+                        state: DriftState::Missing,
+                        fields: Vec::new(),
+                    },
+                    ObjectDrift {
+                        key: key("Secret"),
+                        state: DriftState::Modified,
+                        fields: vec![FieldDrift {
+                            path: "/data/password".into(),
+                            desired: Some("***".into()),
+                            live: Some("***".into()),
+                            masked: true,
+                        }],
+                    },
+                ],
+                ..DriftReport::default()
+            },
+            desired: BTreeMap::new(),
+        }
     }
 
     #[test]
-    fn ignore_paths_and_opt_out() {
-        let mut obj = json!({"spec": {"replicas": 3, "list": [1, 2]}});
-        remove_pointer(&mut obj, "/spec/replicas");
-        remove_pointer(&mut obj, "/spec/list/0");
-        assert_eq!(obj, json!({"spec": {"list": [2]}}));
-        assert!(opted_out(
-            &json!({"metadata": {"annotations": {OPT_OUT: "disabled"}}})
-        ));
-        assert!(!opted_out(
-            &json!({"metadata": {"labels": {OPT_OUT: "enabled"}}})
-        ));
+    fn summaries_name_objects_and_paths_never_values() {
+        let d = drift();
+        let text = summary(&d);
+        assert!(text.contains("removed"), "{text}");
+        assert!(text.contains("changed (/data/password)"), "{text}");
+        assert!(!text.contains("***"), "{text}");
+        assert_eq!(
+            brief(&d),
+            "Cluster state has drifted: changed 1 resource(s), removed 1 resource(s)"
+        );
     }
 }
