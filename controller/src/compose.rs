@@ -9,7 +9,6 @@ use helmrelease_action::Desired;
 use helmrelease_crds::helmrelease::HelmRelease;
 use helmrelease_flux::reader::{ObjectKind, referenced_objects};
 use helmrelease_flux::{ChartOptions, Inputs, MemoryReader, ReleaseLocation, desired, digest};
-use helmrelease_release::model::Hook;
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::Value;
@@ -245,54 +244,18 @@ pub async fn render(
     .map_err(|e| e.to_string())?
 }
 
-/// The release manifest of post-rendered resources: each under its template's `# Source:`
-/// line, as Helm 4 keeps them through a post-renderer.
-fn manifest_of(desired: &desired::Desired) -> Result<String, String> {
-    let mut out = String::new();
-    for (i, object) in desired.objects.iter().enumerate() {
-        let source = desired
-            .rendered
-            .manifests
-            .get(i)
-            .map(|m| m.name.clone())
-            .unwrap_or_default();
-        let text = helmrelease_helm::yaml::to_yaml(&helmrelease_gotmpl::Value::from_json(object))
-            .map_err(|e| e.to_string())?;
-        out.push_str("---\n");
-        if !source.is_empty() {
-            out.push_str(&format!("# Source: {source}\n"));
-        }
-        out.push_str(text.trim_end_matches('\n'));
-        out.push('\n');
-    }
-    Ok(out)
-}
-
 /// A rendered release as the actions take it.
 pub fn to_action(
     desired: desired::Desired,
     config: serde_json::Map<String, Value>,
 ) -> Result<Desired, String> {
-    let manifest = manifest_of(&desired)?;
+    let manifest = desired.release_manifest().map_err(|e| e.to_string())?;
     let rendered = desired.rendered;
     Ok(Desired {
         chart: serde_json::from_value(rendered.chart.clone()).map_err(|e| e.to_string())?,
         config,
         manifest,
-        hooks: rendered
-            .hooks
-            .iter()
-            .map(|h| Hook {
-                name: h.name.clone(),
-                kind: h.kind.clone(),
-                path: h.path.clone(),
-                manifest: h.manifest.clone(),
-                events: h.events.clone(),
-                weight: h.weight,
-                delete_policies: h.delete_policies.clone(),
-                ..Hook::default()
-            })
-            .collect(),
+        hooks: desired::release_hooks(&rendered.hooks),
         crds: rendered.crds.clone(),
         notes: rendered.notes.clone(),
     })

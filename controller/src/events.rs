@@ -130,3 +130,41 @@ impl Events {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotations_are_flux_s_and_empty_ones_are_left_out() {
+        let meta = Meta {
+            revision: Some("1.0.0".into()),
+            token: Some("sha256:abc".into()),
+            app_version: Some(String::new()),
+            oci_digest: None,
+        };
+        let got: Vec<(String, String)> = meta.annotations().into_iter().collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "helm.toolkit.fluxcd.io/revision".to_string(),
+                    "1.0.0".to_string()
+                ),
+                (
+                    "helm.toolkit.fluxcd.io/token".to_string(),
+                    "sha256:abc".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(MAX_MESSAGE);
+        let cut = truncate(&long);
+        assert!(cut.len() <= MAX_MESSAGE, "{}", cut.len());
+        assert!(cut.ends_with("..."));
+        assert_eq!(truncate("short"), "short");
+    }
+}

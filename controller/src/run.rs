@@ -350,3 +350,39 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
         .await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use helmrelease_crds::helmrelease::HelmReleaseSpec;
+
+    #[test]
+    fn only_generation_requests_and_deletion_trigger() {
+        let mut hr = HelmRelease::new("web", HelmReleaseSpec::default());
+        hr.metadata.generation = Some(1);
+        let base = trigger(&hr);
+        let mut status_only = hr.clone();
+        status_only.status = Some(Default::default());
+        status_only.metadata.resource_version = Some("42".into());
+        assert_eq!(
+            trigger(&status_only),
+            base,
+            "our status writes trigger nothing"
+        );
+        let mut generation = hr.clone();
+        generation.metadata.generation = Some(2);
+        assert_ne!(trigger(&generation), base);
+        for key in [
+            "reconcile.fluxcd.io/requestedAt",
+            "reconcile.fluxcd.io/forceAt",
+            "reconcile.fluxcd.io/resetAt",
+        ] {
+            let mut requested = hr.clone();
+            requested.annotations_mut().insert(key.into(), "now".into());
+            assert_ne!(trigger(&requested), base, "{key}");
+        }
+        let mut other = hr.clone();
+        other.annotations_mut().insert("team".into(), "web".into());
+        assert_eq!(trigger(&other), base);
+    }
+}

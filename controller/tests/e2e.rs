@@ -102,6 +102,13 @@ async fn wait_for(
     }
 }
 
+/// Sets annotations on hr/web (reconcile requests).
+async fn annotate(ns: &TestNamespace, pairs: &[&str]) {
+    let mut args = vec!["annotate", "--overwrite", "hr/web"];
+    args.extend_from_slice(pairs);
+    ok("kubectl annotate", ns.kubectl(&args, None).await);
+}
+
 async fn apply(ns: &TestNamespace, yaml: &str) {
     ok(
         "kubectl apply",
@@ -281,19 +288,7 @@ async fn reconciles_helmreleases_end_to_end() {
         ns.kubectl(&["scale", "deploy/web-webapp", "--replicas=5"], None)
             .await,
     );
-    ok(
-        "annotate",
-        ns.kubectl(
-            &[
-                "annotate",
-                "--overwrite",
-                "hr/web",
-                "reconcile.fluxcd.io/requestedAt=drift-1",
-            ],
-            None,
-        )
-        .await,
-    );
+    annotate(&ns, &["reconcile.fluxcd.io/requestedAt=drift-1"]).await;
     wait_for(&ns, "deploy/web-webapp", "{.spec.replicas}", &log, |v| {
         v == "2"
     })
@@ -348,20 +343,14 @@ async fn reconciles_helmreleases_end_to_end() {
     );
     assert!(statuses.contains(&"failed"), "{history:?}");
     let revisions = history.last().map_or(0, |h| h.0);
-    ok(
-        "annotate",
-        ns.kubectl(
-            &[
-                "annotate",
-                "--overwrite",
-                "hr/web",
-                "reconcile.fluxcd.io/requestedAt=reset-1",
-                "reconcile.fluxcd.io/resetAt=reset-1",
-            ],
-            None,
-        )
-        .await,
-    );
+    annotate(
+        &ns,
+        &[
+            "reconcile.fluxcd.io/requestedAt=reset-1",
+            "reconcile.fluxcd.io/resetAt=reset-1",
+        ],
+    )
+    .await;
     wait_for(&ns, "hr/web", "{.status.lastHandledResetAt}", &log, |v| {
         v == "reset-1"
     })

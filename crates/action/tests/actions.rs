@@ -5,7 +5,6 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: panicking is failing
 
 use helmrelease_action::{Actions, Cancel, Desired, Options};
-use helmrelease_release::model::Hook;
 use helmrelease_testcluster::{TestNamespace, ok, shared};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -41,20 +40,7 @@ fn desired_from(
         chart: serde_json::from_value(rendered.chart.clone()).unwrap(),
         config: user.to_json().as_object().cloned().unwrap_or_default(),
         manifest: rendered.manifest.clone(),
-        hooks: rendered
-            .hooks
-            .iter()
-            .map(|h| Hook {
-                name: h.name.clone(),
-                kind: h.kind.clone(),
-                path: h.path.clone(),
-                manifest: h.manifest.clone(),
-                events: h.events.clone(),
-                weight: h.weight,
-                delete_policies: h.delete_policies.clone(),
-                ..Hook::default()
-            })
-            .collect(),
+        hooks: helmrelease_flux::desired::release_hooks(&rendered.hooks),
         crds: rendered.crds.clone(),
         notes: rendered.notes.clone(),
     }

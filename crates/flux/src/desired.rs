@@ -120,3 +120,80 @@ pub fn post_render(hr: &HelmRelease, objects: &mut [Value], namespace: &str) -> 
     postrender::apply_common_metadata(hr.spec.common_metadata.as_ref(), objects);
     Ok(())
 }
+
+impl Desired {
+    /// The release manifest Helm 4 stores after post-rendering: each resource as YAML under
+    /// the `# Source:` line of the template it came from (Helm 4 keeps the file names through
+    /// a post-renderer). Post-renderers change objects in place, so the i-th object is still
+    /// the i-th rendered manifest.
+    pub fn release_manifest(&self) -> Result<String> {
+        let mut out = String::new();
+        for (i, object) in self.objects.iter().enumerate() {
+            let text = helmrelease_helm::yaml::to_yaml(&TValue::from_json(object))
+                .map_err(|e| Error::Render(format!("writing the post-rendered manifest: {e}")))?;
+            out.push_str("---\n");
+            if let Some(source) = self.rendered.manifests.get(i).map(|m| m.name.as_str())
+                && !source.is_empty()
+            {
+                out.push_str("# Source: ");
+                out.push_str(source);
+                out.push('\n');
+            }
+            out.push_str(text.trim_end_matches('\n'));
+            out.push('\n');
+        }
+        Ok(out)
+    }
+}
+
+/// Rendered hooks as a release stores them, before they have run.
+pub fn release_hooks(
+    hooks: &[helmrelease_helm::manifest::Hook],
+) -> Vec<helmrelease_release::model::Hook> {
+    hooks
+        .iter()
+        .map(|h| helmrelease_release::model::Hook {
+            name: h.name.clone(),
+            kind: h.kind.clone(),
+            path: h.path.clone(),
+            manifest: h.manifest.clone(),
+            events: h.events.clone(),
+            weight: h.weight,
+            delete_policies: h.delete_policies.clone(),
+            ..Default::default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_release_manifest_keeps_each_resource_under_its_source() {
+        let rendered = Rendered {
+            manifests: vec![helmrelease_helm::manifest::Manifest {
+                name: "web/templates/cm.yaml".into(),
+                content: String::new(),
+                kind: "ConfigMap".into(),
+            }],
+            ..Rendered::default()
+        };
+        let desired = Desired {
+            objects: vec![serde_json::json!({
+                "kind": "ConfigMap", "apiVersion": "v1",
+                "metadata": {"name": "a", "labels": {"helm.toolkit.fluxcd.io/name": "web"}}
+            })],
+            hooks: Vec::new(),
+            crd_files: Vec::new(),
+            rendered,
+            chart_label: String::new(),
+        };
+        assert_eq!(
+            desired.release_manifest().ok().as_deref(),
+            Some(
+                "---\n# Source: web/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    helm.toolkit.fluxcd.io/name: web\n  name: a\n"
+            )
+        );
+    }
+}
