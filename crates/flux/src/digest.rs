@@ -3,7 +3,7 @@
 //!
 //! - [`config_digest`]: fluxcd/pkg `chartutil.DigestValues` with the canonical algorithm:
 //!   SHA-256 over the values as go-yaml v2 writes them, map keys sorted by byte order
-//!   (`SortMapSlice`); empty values hash as nothing at all.
+//!   (`SortMapSlice`, not go-yaml's own "natural" order); empty values hash as nothing at all.
 //! - [`release_digest`]: helm-controller's `Digest(Observation)`: SHA-256 over
 //!   `json.NewEncoder(h).Encode(observation)` (so Go's JSON, HTML characters escaped, and a
 //!   final newline), the observation being the release minus the chart's templates and files
@@ -36,81 +36,17 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 }
 
 /// The config digest of composed or stored values (`lastAttemptedConfigDigest`,
-/// `status.history[].configDigest`).
-///
-/// The YAML comes from `helmrelease_helm::yaml`, a port of go-yaml v2's emitter, which orders
-/// map keys the way go-yaml sorts them; Flux sorts by plain byte order first. The two agree
-/// unless two keys of one map first differ at a digit run of different length, a leading
-/// zero, or a letter against a non-letter above `Z`; [`config_digest_is_exact`] says whether
-/// that happens (it is rare in real values, and the digest is then still stable, only not
-/// Flux's).
+/// `status.history[].configDigest`): go-yaml v2 over the values with every map's keys in
+/// byte order, as `chartutil.DigestValues` marshals its sorted `MapSlice`s.
 pub fn config_digest(values: &Map<String, Value>) -> String {
     if values.is_empty() {
         return sha256_digest(b"");
     }
-    let yaml = helmrelease_helm::yaml::to_yaml(&helmrelease_gotmpl::Value::from_json(
+    let yaml = helmrelease_helm::yaml::to_yaml_byte_sorted(&helmrelease_gotmpl::Value::from_json(
         &Value::Object(values.clone()),
     ))
     .unwrap_or_default();
     sha256_digest(yaml.as_bytes())
-}
-
-/// Whether [`config_digest`] is certainly Flux's for these values: every map's keys sort the
-/// same by byte order and by go-yaml's natural order.
-pub fn config_digest_is_exact(values: &Map<String, Value>) -> bool {
-    fn check(v: &Value) -> bool {
-        match v {
-            Value::Object(map) => {
-                let keys: Vec<&String> = map.keys().collect();
-                keys.windows(2).all(|w| orders_agree(w[0], w[1])) && map.values().all(check)
-            }
-            Value::Array(items) => items.iter().all(check),
-            _ => true,
-        }
-    }
-    values.values().all(check) && {
-        let keys: Vec<&String> = values.keys().collect();
-        keys.windows(2).all(|w| orders_agree(w[0], w[1]))
-    }
-}
-
-/// For `a < b` in byte order: whether go-yaml's natural order certainly agrees.
-fn orders_agree(a: &str, b: &str) -> bool {
-    let (ab, bb) = (a.as_bytes(), b.as_bytes());
-    let Some(i) = ab.iter().zip(bb).position(|(x, y)| x != y) else {
-        // One is a prefix of the other: shorter first in both orders, unless digits follow
-        // a digit (`a1` against `a10` is still shorter-first).
-        return true;
-    };
-    let (x, y) = (ab[i], bb[i]);
-    if !x.is_ascii() || !y.is_ascii() {
-        return false;
-    }
-    let other = |c: u8| !c.is_ascii_alphanumeric();
-    match (x, y) {
-        (x, y) if x.is_ascii_alphabetic() && y.is_ascii_alphabetic() => true,
-        (x, y) if other(x) && other(y) => true,
-        // go-yaml puts non-letters before letters; byte order agrees unless the non-letter
-        // is above `Z` (`_`, `{`, ...).
-        (x, y) if !x.is_ascii_alphabetic() && y.is_ascii_alphabetic() => true,
-        (x, y) if other(x) && y.is_ascii_digit() => y != b'0',
-        (x, y) if x.is_ascii_digit() && y.is_ascii_digit() => {
-            let run = |s: &[u8]| {
-                let start = s[..i]
-                    .iter()
-                    .rposition(|c| !c.is_ascii_digit())
-                    .map_or(0, |p| p + 1);
-                let end = s[i..]
-                    .iter()
-                    .position(|c| !c.is_ascii_digit())
-                    .map_or(s.len(), |p| p + i);
-                (start, end)
-            };
-            let ((sa, ea), (sb, eb)) = (run(ab), run(bb));
-            ea - sa == eb - sb && ab[sa] != b'0' && bb[sb] != b'0'
-        }
-        _ => false,
-    }
 }
 
 /// Go's encoding of a `json.Encoder`: Go JSON and a final newline.

@@ -69,6 +69,19 @@ pub fn to_yaml(value: &Value) -> crate::Result<String> {
     }
 }
 
+/// go-yaml v2's `Marshal` of the value as nested `yaml.MapSlice`s with their keys sorted by
+/// byte order: what fluxcd's `chartutil.DigestValues` hashes (`JSONObjectToYAMLObject`,
+/// `SortMapSlice`, `yaml.Marshal`). Only the key order differs from [`to_yaml`], which
+/// sorts keys the way go-yaml sorts a Go map (`a9` before `a10`). Values the direct route
+/// cannot take (typed objects, characters go-yaml refuses, very deep nesting) go through
+/// JSON as [`to_yaml`] does, in its key order; composed values never hold those.
+pub fn to_yaml_byte_sorted(value: &Value) -> crate::Result<String> {
+    match direct_go_value(value, &mut Vec::new()) {
+        Some(v) => Ok(emitter::marshal_with(&v, emitter::KeyOrder::Bytes)),
+        None => to_yaml_via_json(value),
+    }
+}
+
 /// [`to_yaml`] the way sigs.k8s.io/yaml does it: JSON text, read back as YAML, written out.
 fn to_yaml_via_json(value: &Value) -> crate::Result<String> {
     let json = gojson::marshal(

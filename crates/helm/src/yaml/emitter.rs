@@ -263,11 +263,28 @@ fn is_decimal_digit(c: char) -> bool {
         | 0x1810..=0x1819 | 0xFF10..=0xFF19)
 }
 
-fn events(v: &GoVal, out: &mut Vec<Ev>) {
-    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || events_inner(v, out));
+/// How map keys are ordered in the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyOrder {
+    /// go-yaml's own order for a Go map (`keyList.Less`, "natural").
+    Natural,
+    /// Byte order of the string keys: a `yaml.MapSlice` sorted with `sort.Strings`, as
+    /// fluxcd's `chartutil.SortMapSlice` does before marshalling.
+    Bytes,
 }
 
-fn events_inner(v: &GoVal, out: &mut Vec<Ev>) {
+fn events(v: &GoVal, out: &mut Vec<Ev>, order: KeyOrder) {
+    stacker::maybe_grow(64 * 1024, 2 * 1024 * 1024, || events_inner(v, out, order));
+}
+
+fn key_bytes_less(a: &GoVal, b: &GoVal) -> bool {
+    match (a, b) {
+        (GoVal::Str(x), GoVal::Str(y)) => x < y,
+        _ => key_less(a, b),
+    }
+}
+
+fn events_inner(v: &GoVal, out: &mut Vec<Ev>, order: KeyOrder) {
     match v {
         GoVal::Nil => out.push(Ev::Scalar("null".to_string(), Style::Plain)),
         GoVal::Bool(b) => out.push(Ev::Scalar(b.to_string(), Style::Plain)),
@@ -278,17 +295,28 @@ fn events_inner(v: &GoVal, out: &mut Vec<Ev>) {
         GoVal::Seq(items) => {
             out.push(Ev::SequenceStart);
             for item in items {
-                events(item, out);
+                events(item, out, order);
             }
             out.push(Ev::SequenceEnd);
         }
         GoVal::Map(m) => {
             out.push(Ev::MappingStart);
             let mut entries: Vec<&(GoVal, GoVal)> = m.entries.iter().collect();
-            gosort::sort_by(&mut entries, &|a, b| key_less(&a.0, &b.0));
+            match order {
+                KeyOrder::Natural => gosort::sort_by(&mut entries, &|a, b| key_less(&a.0, &b.0)),
+                KeyOrder::Bytes => entries.sort_by(|a, b| {
+                    if key_bytes_less(&a.0, &b.0) {
+                        std::cmp::Ordering::Less
+                    } else if key_bytes_less(&b.0, &a.0) {
+                        std::cmp::Ordering::Greater
+                    } else {
+                        std::cmp::Ordering::Equal
+                    }
+                }),
+            }
             for (k, v) in entries {
-                events(k, out);
-                events(v, out);
+                events(k, out, order);
+                events(v, out, order);
             }
             out.push(Ev::MappingEnd);
         }
@@ -1041,8 +1069,13 @@ impl LenUtf8 for Vec<char> {
 
 /// go-yaml v2's `Marshal(v)`: one document, block style, ending in a line break.
 pub(crate) fn marshal(v: &GoVal) -> String {
+    marshal_with(v, KeyOrder::Natural)
+}
+
+/// [`marshal`] with map keys in `order`.
+pub(crate) fn marshal_with(v: &GoVal, order: KeyOrder) -> String {
     let mut evs = vec![Ev::StreamStart, Ev::DocumentStart];
-    events(v, &mut evs);
+    events(v, &mut evs, order);
     evs.push(Ev::DocumentEnd);
     evs.push(Ev::StreamEnd);
     let mut e = Emitter {
