@@ -4,7 +4,8 @@
 
 use crate::conditions::{RELEASED, REMEDIATED, TEST_SUCCESS};
 use crate::events::Meta;
-use crate::reconcile::{Context, Parts, count_failure, parse_duration};
+use crate::reconcile::{Context, Parts};
+use crate::spec::{count_failure, parse_duration};
 use crate::state::{self, Action};
 use crate::{Error, compose::Loaded, history};
 use helmrelease_action::Actions;
@@ -87,7 +88,7 @@ pub async fn run(
         &hr.helm_storage_namespace(),
         &ctx.settings.field_manager,
     );
-    let options = crate::reconcile::action_options_for(hr, action, ctx);
+    let options = crate::spec::action_options(hr, action, &ctx.settings.holder);
     let cancel = ctx.cancel.clone();
     let status = hr.status.get_or_insert_with(Default::default);
     match action {

@@ -2,7 +2,7 @@
 //! releases stored exactly as Helm stores them, as Flux's helm-controller does.
 //!
 //! The core is pure: [`state`] classifies a release and picks the next action, [`conditions`]
-//! and [`history`] keep the status as Flux keeps it. The IO around it: [`reconcile`] (one
+//! and [`history`] keep the status as Flux keeps it, [`spec`] reads the spec and annotations. The IO around it: [`reconcile`] (one
 //! object), [`actions`] (Helm actions and their outcome), [`compose`] (chart and values),
 //! [`drift`], [`events`], and [`run`] (the watch loop, leader election, health and metrics).
 
@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod observe;
 pub mod reconcile;
 pub mod run;
+pub mod spec;
 pub mod state;
 
 use std::time::Duration;

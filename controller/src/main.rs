@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::Parser;
-use helmrelease_controller::{Settings, reconcile::parse_duration, run};
+use helmrelease_controller::{Settings, run, spec::parse_duration};
 use std::net::SocketAddr;
 
 /// Reconciles helm.toolkit.fluxcd.io/v2 HelmReleases as Flux's helm-controller does.
