@@ -139,6 +139,31 @@ async fn helm_history(ns: &TestNamespace) -> Vec<(i64, String, String)> {
         .collect()
 }
 
+/// `kubectl helmrelease ARGS -o json` through the plugin's library, in the namespace.
+async fn plugin(ns: &TestNamespace, args: &[&str]) -> serde_json::Value {
+    use clap::Parser;
+    let mut argv: Vec<String> = vec!["kubectl-helmrelease".into()];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    argv.extend([
+        "-n".into(),
+        ns.name.clone(),
+        "--kubeconfig".into(),
+        ns.kubeconfig.display().to_string(),
+        "-o".into(),
+        "json".into(),
+    ]);
+    // The plugin runs its own runtime, so off this one.
+    let outcome = tokio::task::spawn_blocking(move || {
+        let cli = kubectl_helmrelease::cli::Cli::try_parse_from(&argv).unwrap();
+        kubectl_helmrelease::run(&cli)
+    })
+    .await
+    .unwrap()
+    .unwrap_or_else(|e| panic!("kubectl helmrelease {args:?}: {e}"));
+    serde_json::from_str(&outcome.stdout)
+        .unwrap_or_else(|e| panic!("kubectl helmrelease {args:?}: {e}: {}", outcome.stdout))
+}
+
 fn ready_true(v: &str) -> bool {
     v == "True"
 }
@@ -259,6 +284,37 @@ async fn reconciles_helmreleases_end_to_end() {
         history.last().unwrap(),
         &(4, "deployed".into(), "webapp-1.1.0".into())
     );
+
+    // The plugin agrees with the controller and with helm.
+    let listed = plugin(&ns, &["list"]).await;
+    let row = listed
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["name"] == "web"))
+        .cloned()
+        .unwrap_or_else(|| panic!("web not listed: {listed}"));
+    assert_eq!(row["revision"], 4, "{row}");
+    assert_eq!(row["status"], "deployed", "{row}");
+    assert_eq!(row["deployedVersion"], "1.1.0", "{row}");
+    assert_eq!(row["ready"]["status"], "True", "{row}");
+    let status = plugin(&ns, &["status", "web"]).await;
+    let ready = status["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(ready["status"], "True", "{status}");
+    assert_eq!(
+        status["latestRevision"]["revision"], 4,
+        "{}",
+        status["latestRevision"]
+    );
+    let revisions: Vec<i64> = plugin(&ns, &["history", "web"])
+        .await
+        .as_array()
+        .map(|rows| rows.iter().filter_map(|r| r["revision"].as_i64()).collect())
+        .unwrap_or_default();
+    let helm: Vec<i64> = helm_history(&ns).await.iter().map(|h| h.0).collect();
+    assert_eq!(revisions, helm, "plugin history against helm history");
 
     // Drift: a scaled Deployment is put back.
     apply(
