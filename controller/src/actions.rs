@@ -83,8 +83,12 @@ pub async fn run(
 ) -> Ran {
     let hr = parts.hr;
     let name = hr.helm_release_name();
+    let client = match ctx.release_client(hr) {
+        Ok(c) => c,
+        Err(e) => return ran(Err(helmrelease_action::Error::Invalid(e.to_string()))),
+    };
     let actions = Actions::new(
-        ctx.client.clone(),
+        client.clone(),
         &hr.helm_storage_namespace(),
         &ctx.settings.field_manager,
     );
@@ -150,7 +154,7 @@ pub async fn run(
             let Some(drift) = drift else {
                 return ran(Ok(None));
             };
-            match crate::drift::correct(ctx, drift).await {
+            match crate::drift::correct(ctx, &client, drift).await {
                 Ok(corrected) => Ran {
                     corrected,
                     ..ran(Ok(None))

@@ -48,7 +48,7 @@ pub async fn detect(ctx: &Context, hr: &HelmRelease, release: &Release) -> Resul
         .as_ref()
         .and_then(|d| d.ignore.clone())
         .unwrap_or_default();
-    let applier = Applier::new(ctx.client.clone(), &ctx.settings.field_manager);
+    let applier = Applier::new(ctx.release_client(hr)?, &ctx.settings.field_manager);
     // Discovery says which kinds are cluster-scoped (CRDs included).
     let mut scopes: HashMap<(String, String), bool> = HashMap::new();
     for object in &desired {
@@ -156,8 +156,12 @@ pub fn brief(drift: &Drift) -> String {
 }
 
 /// Re-applies what drifted; returns what it corrected, one line each.
-pub async fn correct(ctx: &Context, drift: &Drift) -> Result<Vec<String>, Error> {
-    let applier = Applier::new(ctx.client.clone(), &ctx.settings.field_manager);
+pub async fn correct(
+    ctx: &Context,
+    client: &kube::Client,
+    drift: &Drift,
+) -> Result<Vec<String>, Error> {
+    let applier = Applier::new(client.clone(), &ctx.settings.field_manager);
     let mut done = Vec::new();
     let mut failed = Vec::new();
     for object in &drift.report.objects {

@@ -82,7 +82,7 @@ fn duration(flag: &str, text: &str) -> anyhow::Result<std::time::Duration> {
         .with_context(|| format!("--{flag}: {text:?} is not a duration like 30s or 5m"))
 }
 
-async fn client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kube::Client> {
+async fn config(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kube::Config> {
     let config = match kubeconfig {
         Some(path) => {
             let kc = kube::config::Kubeconfig::read_from(path)
@@ -93,7 +93,7 @@ async fn client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<kube::Cl
             .await
             .context("finding a kubeconfig")?,
     };
-    Ok(kube::Client::try_from(config)?)
+    Ok(config)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -135,8 +135,8 @@ fn main() -> anyhow::Result<()> {
         .build()
         .context("starting the runtime")?;
     runtime.block_on(async {
-        let client = client(cli.kubeconfig.as_deref()).await?;
-        run::run(client, options).await?;
+        let config = config(cli.kubeconfig.as_deref()).await?;
+        run::run(config, options).await?;
         Ok(())
     })
 }

@@ -28,6 +28,10 @@ pub const FINALIZER: &str = "finalizers.fluxcd.io";
 pub struct Context {
     /// The controller's client.
     pub client: Client,
+    /// The controller's configuration, from which impersonating clients are made.
+    pub config: kube::Config,
+    /// Clients impersonating service accounts, by `system:serviceaccount:<ns>:<name>`.
+    pub impersonating: std::sync::Mutex<std::collections::HashMap<String, Client>>,
     /// Flags.
     pub settings: Settings,
     /// Event writer.
@@ -47,6 +51,45 @@ impl std::fmt::Debug for Context {
         f.debug_struct("Context")
             .field("settings", &self.settings)
             .finish()
+    }
+}
+
+impl Context {
+    /// The service account a HelmRelease's Helm actions run as: its `serviceAccountName`,
+    /// else `--default-service-account`; `None` runs them as the controller.
+    pub fn service_account(&self, hr: &HelmRelease) -> Option<String> {
+        hr.spec
+            .service_account_name
+            .clone()
+            .or_else(|| self.settings.default_service_account.clone())
+            .filter(|s| !s.is_empty())
+    }
+
+    /// The client a HelmRelease's release is read and written with: the controller's own, or
+    /// one impersonating the service account, as helm-controller does, so RBAC limits what a
+    /// tenant's HelmRelease can install.
+    pub fn release_client(&self, hr: &HelmRelease) -> Result<Client, Error> {
+        let Some(account) = self.service_account(hr) else {
+            return Ok(self.client.clone());
+        };
+        let user = format!(
+            "system:serviceaccount:{}:{account}",
+            hr.namespace().unwrap_or_default()
+        );
+        let mut cache = self
+            .impersonating
+            .lock()
+            .map_err(|_| Error::Reconcile("client cache poisoned".into()))?;
+        if let Some(client) = cache.get(&user) {
+            return Ok(client.clone());
+        }
+        let mut config = self.config.clone();
+        config.auth_info.impersonate = Some(user.clone());
+        config.auth_info.impersonate_groups = None;
+        let client = Client::try_from(config)
+            .map_err(|e| Error::Kube(format!("client impersonating {user}: {e}")))?;
+        cache.insert(user, client.clone());
+        Ok(client)
     }
 }
 
@@ -329,7 +372,8 @@ async fn release_target_changed(run: &mut Run, ctx: &Context) -> Result<Option<R
     {
         return Ok(None);
     }
-    let actions = Actions::new(ctx.client.clone(), &storage_ns, &ctx.settings.field_manager);
+    let client = ctx.release_client(&run.hr)?;
+    let actions = Actions::new(client, &storage_ns, &ctx.settings.field_manager);
     let options = action_options(&run.hr, Action::UninstallRemediation, &ctx.settings.holder);
     match actions
         .uninstall(&cur.name, false, &options, &ctx.cancel)
@@ -367,8 +411,12 @@ impl From<Error> for Outcome {
 }
 
 /// The releases of `name` in storage, oldest first.
-async fn stored(ctx: &Context, storage_ns: &str, name: &str) -> Result<Vec<StoredRelease>, Error> {
-    helmrelease_action::storage::SecretStorage::new(ctx.client.clone(), storage_ns)
+async fn stored(
+    client: &Client,
+    storage_ns: &str,
+    name: &str,
+) -> Result<Vec<StoredRelease>, Error> {
+    helmrelease_action::storage::SecretStorage::new(client.clone(), storage_ns)
         .history(name)
         .await
         .map_err(|e| Error::Reconcile(format!("failed to retrieve last release from storage: {e}")))
@@ -433,8 +481,18 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
         test.enable == Some(true),
         test.ignore_failures == Some(true),
     );
+    let client = ctx.release_client(&run.hr)?;
     loop {
-        let releases = stored(ctx, &storage_ns, &name).await?;
+        let releases = match stored(&client, &storage_ns, &name).await {
+            Ok(r) => r,
+            Err(e) => {
+                run.mark_ready_false(
+                    "StateError",
+                    &format!("Could not determine release state: {e}"),
+                );
+                return Err(Outcome::Error(e));
+            }
+        };
         let latest = releases
             .last()
             .map(|r| observed_of(&r.release, oci.as_deref()));
@@ -580,7 +638,7 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
             drift.as_ref(),
         )
         .await;
-        let after = stored(ctx, &storage_ns, &name).await?;
+        let after = stored(&client, &storage_ns, &name).await?;
         let wrote = record_written(run, &releases, &after, oci.as_deref());
         if matches!(action, Action::Install | Action::Upgrade) {
             run.status().last_attempted_release_action_duration =
@@ -660,10 +718,19 @@ async fn finalize(run: &mut Run, ctx: &Context) -> Result<Requeue, Error> {
             .and_then(history::latest)
             .map(|s| s.name.clone())
             .unwrap_or_else(|| run.hr.helm_release_name());
-        let actions = Actions::new(ctx.client.clone(), &storage_ns, &ctx.settings.field_manager);
+        // As Flux: without the service account to act as, the uninstall is skipped, not
+        // attempted with the controller's own rights.
+        if let Some(account) = ctx.service_account(&run.hr)
+            && !service_account_exists(ctx, &run.hr, &account).await?
+        {
+            tracing::info!(helmrelease = %run.hr.name_any(), "service account {account} not found: skipping uninstall");
+            return remove_finalizer(run).await;
+        }
+        let client = ctx.release_client(&run.hr)?;
+        let actions = Actions::new(client.clone(), &storage_ns, &ctx.settings.field_manager);
         let options = action_options(&run.hr, Action::UninstallRemediation, &ctx.settings.holder);
         let keep = run.hr.spec.uninstall.as_ref().and_then(|u| u.keep_history) == Some(true);
-        let releases = stored(ctx, &storage_ns, &name).await?;
+        let releases = stored(&client, &storage_ns, &name).await?;
         let installed = releases
             .last()
             .is_some_and(|r| r.release.status() != Status::Uninstalled);
@@ -681,6 +748,23 @@ async fn finalize(run: &mut Run, ctx: &Context) -> Result<Requeue, Error> {
         }
         compose::delete_generated_chart(ctx, &run.hr).await?;
     }
+    remove_finalizer(run).await
+}
+
+async fn service_account_exists(
+    ctx: &Context,
+    hr: &HelmRelease,
+    account: &str,
+) -> Result<bool, Error> {
+    let api: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        Api::namespaced(ctx.client.clone(), &hr.namespace().unwrap_or_default());
+    api.get_opt(account)
+        .await
+        .map(|sa| sa.is_some())
+        .map_err(|e| Error::Kube(format!("reading service account {account}: {e}")))
+}
+
+async fn remove_finalizer(run: &mut Run) -> Result<Requeue, Error> {
     let finalizers: Vec<String> = run
         .hr
         .finalizers()

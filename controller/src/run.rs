@@ -200,7 +200,9 @@ fn trigger(hr: &HelmRelease) -> Option<u64> {
 }
 
 /// Runs until SIGTERM or SIGINT.
-pub async fn run(client: Client, options: Options) -> Result<(), Error> {
+pub async fn run(config: kube::Config, options: Options) -> Result<(), Error> {
+    let client = Client::try_from(config.clone())
+        .map_err(|e| Error::Startup(format!("making a client: {e}")))?;
     check_crds(&client).await?;
     let ready = Arc::new(AtomicBool::new(false));
     let metrics = crate::metrics::Metrics::new();
@@ -250,6 +252,8 @@ pub async fn run(client: Client, options: Options) -> Result<(), Error> {
     let (canceller, cancel) = Cancel::new();
     let ctx = Arc::new(Context {
         client: client.clone(),
+        config,
+        impersonating: Default::default(),
         settings: options.settings.clone(),
         events: crate::events::Events::new(client.clone(), &options.settings.field_manager),
         charts: crate::compose::Charts {

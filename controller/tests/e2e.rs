@@ -500,6 +500,56 @@ async fn reconciles_helmreleases_end_to_end() {
         "{history:?}"
     );
 
+    // serviceAccountName: the release is made as that account, so RBAC decides. Without
+    // rights nothing is installed and Ready says why; with them it installs.
+    let tenant = format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: deployer\n  namespace: {n}\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: tenant\n  namespace: {n}\nspec:\n  interval: 1m\n  serviceAccountName: deployer\n  chart:\n    spec:\n      chart: webapp\n      version: \"1.0.0\"\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  values:\n    replicaCount: 1\n"
+    );
+    apply(&ns, &tenant).await;
+    let message = wait_for(
+        &ns,
+        "hr/tenant",
+        "{.status.conditions[?(@.type==\"Ready\")].message}",
+        &log,
+        |v| v.contains("forbidden"),
+    )
+    .await;
+    assert!(
+        message.contains("system:serviceaccount:") && message.contains(":deployer"),
+        "{message}"
+    );
+    assert!(
+        !ns.helm(&["history", "tenant"]).await.ok,
+        "installed without rights"
+    );
+    apply(
+        &ns,
+        &format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: deployer-admin\n  namespace: {n}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: admin\nsubjects:\n- kind: ServiceAccount\n  name: deployer\n  namespace: {n}\n"
+        ),
+    )
+    .await;
+    wait_for(&ns, "hr/tenant", READY, &log, ready_true).await;
+    let managers = get(
+        &ns,
+        "deploy/tenant-webapp",
+        "{.metadata.managedFields[*].manager}",
+    )
+    .await;
+    assert!(managers.contains("helm-controller"), "{managers}");
+    ok(
+        "delete",
+        ns.kubectl(
+            &["delete", "hr/tenant", "--wait=true", "--timeout=60s"],
+            None,
+        )
+        .await,
+    );
+    assert!(
+        !ns.helm(&["history", "tenant"]).await.ok,
+        "tenant release left behind"
+    );
+
     // Deleting the HelmRelease uninstalls the release.
     ok(
         "delete",
