@@ -224,15 +224,23 @@ pub async fn render(
     revision: i64,
 ) -> Result<Desired, String> {
     let (kube_version, api_versions) = crate::capabilities::of(ctx).await?;
+    // `lookup` reads the cluster as the release's client (impersonating, when the
+    // HelmRelease names a service account), as Helm's does under helm-controller.
+    let client = ctx.release_client(hr).map_err(|e| e.to_string())?;
+    let handle = tokio::runtime::Handle::current();
     let (hr, reader, chart_options) = (hr.clone(), loaded.reader.clone(), loaded.options.clone());
     tokio::task::spawn_blocking(move || -> Result<Desired, String> {
         let (inputs, config) = inputs(&reader, &hr, &chart_options).map_err(|e| e.to_string())?;
+        let lookup = move |api_version: &str, kind: &str, namespace: &str, name: &str| {
+            handle.block_on(lookup(&client, api_version, kind, namespace, name))
+        };
         let options = helmrelease_helm::render::TemplateOptions {
             kube_version,
             api_versions,
             cluster_api_versions: true,
             is_upgrade,
             revision,
+            lookup: Some(helmrelease_helm::engine::Lookup(std::rc::Rc::new(lookup))),
             ..Default::default()
         };
         let location = ReleaseLocation::of(&hr);
@@ -242,6 +250,47 @@ pub async fn render(
     })
     .await
     .map_err(|e| e.to_string())?
+}
+
+/// Helm's `lookup`: one object, or with an empty name the list of them (in `namespace`, or
+/// everywhere when it is empty), `None` when absent.
+async fn lookup(
+    client: &kube::Client,
+    api_version: &str,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<Value>, String> {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    let (resource, caps) = kube::discovery::pinned_kind(client, &gvk)
+        .await
+        .map_err(|e| {
+            format!("unable to get apiresource from unstructured: {api_version}, Kind={kind}: {e}")
+        })?;
+    let namespaced = caps.scope == kube::discovery::Scope::Namespaced;
+    let api: Api<DynamicObject> = if namespaced && !namespace.is_empty() {
+        Api::namespaced_with(client.clone(), namespace, &resource)
+    } else {
+        Api::all_with(client.clone(), &resource)
+    };
+    let fail = |e: kube::Error| format!("unable to get {kind} {namespace}/{name}: {e}");
+    if name.is_empty() {
+        let list = api.list(&Default::default()).await.map_err(fail)?;
+        let items: Vec<Value> = list
+            .items
+            .into_iter()
+            .filter_map(|o| serde_json::to_value(o).ok())
+            .collect();
+        return Ok(Some(serde_json::json!({
+            "apiVersion": api_version,
+            "kind": format!("{kind}List"),
+            "metadata": {"resourceVersion": list.metadata.resource_version.unwrap_or_default()},
+            "items": items,
+        })));
+    }
+    let found = api.get_opt(name).await.map_err(fail)?;
+    Ok(found.and_then(|o| serde_json::to_value(o).ok()))
 }
 
 /// A rendered release as the actions take it.

@@ -21,6 +21,12 @@ fn chart(work: &Path, version: &str) -> Vec<u8> {
     let meta = std::fs::read_to_string(dir.join("Chart.yaml")).unwrap();
     let meta = meta.replace("version: 1.2.3", &format!("version: {version}"));
     std::fs::write(dir.join("Chart.yaml"), meta).unwrap();
+    // `lookup` sees the cluster, as under helm-controller.
+    std::fs::write(
+        dir.join("templates/lookup.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-lookup\ndata:\n  namespace: {{ dig \"metadata\" \"name\" \"none\" (lookup \"v1\" \"Namespace\" \"\" .Release.Namespace) | quote }}\n  repositories: {{ dig \"items\" (list) (lookup \"source.toolkit.fluxcd.io/v1\" \"HelmRepository\" .Release.Namespace \"\") | len | quote }}\n",
+    )
+    .unwrap();
     charts::tgz("webapp", &dir).unwrap()
 }
 
@@ -224,6 +230,8 @@ async fn reconciles_helmreleases_end_to_end() {
         message,
         format!("Helm install succeeded for release {n}/web.v1 with chart webapp@1.0.0")
     );
+    assert_eq!(get(&ns, "cm/web-lookup", "{.data.namespace}").await, n);
+    assert_eq!(get(&ns, "cm/web-lookup", "{.data.repositories}").await, "1");
     let deployed = get(&ns, "hr/web", "{.status.history[0].status}").await;
     assert_eq!(deployed, "deployed");
     let labels = get(&ns, "deploy/web-webapp", "{.metadata.labels}").await;
@@ -525,7 +533,7 @@ async fn reconciles_helmreleases_end_to_end() {
     apply(
         &ns,
         &format!(
-            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: deployer-admin\n  namespace: {n}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: admin\nsubjects:\n- kind: ServiceAccount\n  name: deployer\n  namespace: {n}\n"
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: deployer-admin\n  namespace: {n}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: admin\nsubjects:\n- kind: ServiceAccount\n  name: deployer\n  namespace: {n}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: read-sources\n  namespace: {n}\nrules:\n- apiGroups: [source.toolkit.fluxcd.io]\n  resources: [helmrepositories]\n  verbs: [get, list]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: deployer-read-sources\n  namespace: {n}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: read-sources\nsubjects:\n- kind: ServiceAccount\n  name: deployer\n  namespace: {n}\n"
         ),
     )
     .await;
