@@ -58,6 +58,8 @@ pub struct Loaded {
     reader: MemoryReader,
     /// Where charts are cached, so rendering loads the same chart without fetching it.
     options: ChartOptions,
+    /// The chart archive source-controller published (`--sources=source-controller`).
+    artifact: Option<Artifact>,
     /// Chart name.
     pub chart_name: String,
     /// Chart version (with the OCI digest as build metadata, as Flux has it).
@@ -72,8 +74,6 @@ pub struct Loaded {
     pub post_renderers_digest: String,
     /// Digest of `spec.commonMetadata`, if set.
     pub common_metadata_digest: Option<String>,
-    /// `<namespace>/<name>` of the HelmChart Flux generates for `spec.chart`.
-    pub helm_chart: Option<String>,
 }
 
 fn resource(kind: ObjectKind) -> ApiResource {
@@ -113,9 +113,14 @@ fn source_secrets(source: &Value) -> Vec<String> {
 /// Reads the chart and composes the values.
 pub async fn load(ctx: &Context, hr: &HelmRelease) -> Result<Loaded, Failure> {
     let own = hr.namespace().unwrap_or_default();
+    let from_source_controller = ctx.settings.sources == crate::Sources::SourceController;
     let mut objects = Vec::new();
     for (kind, ns, name) in referenced_objects(hr) {
         let is_source = !matches!(kind, ObjectKind::ConfigMap | ObjectKind::Secret);
+        // Alongside source-controller the chart comes from its artifact, not the source.
+        if is_source && from_source_controller {
+            continue;
+        }
         if is_source && ctx.settings.no_cross_namespace_refs && ns != own {
             return Err(Failure::AccessDenied(format!(
                 "cannot access {} {ns}/{name}: cross-namespace references are not allowed",
@@ -149,9 +154,24 @@ pub async fn load(ctx: &Context, hr: &HelmRelease) -> Result<Loaded, Failure> {
         local: None,
         cache_dir: ctx.charts.cache_dir.clone(),
     };
-    let (hr_owned, reader_owned, options_owned) = (hr.clone(), reader.clone(), options.clone());
+    let artifact = if from_source_controller {
+        Some(artifact(ctx, hr).await?)
+    } else {
+        None
+    };
+    let (hr_owned, reader_owned, options_owned, artifact_owned) = (
+        hr.clone(),
+        reader.clone(),
+        options.clone(),
+        artifact.clone(),
+    );
     let summary = tokio::task::spawn_blocking(move || -> Result<Summary, Failure> {
-        let (inputs, config) = inputs(&reader_owned, &hr_owned, &options_owned)?;
+        let (inputs, config) = inputs(
+            &reader_owned,
+            &hr_owned,
+            &options_owned,
+            artifact_owned.as_ref(),
+        )?;
         let meta = &inputs.chart.chart.metadata;
         Ok(Summary {
             chart_name: meta.name.clone(),
@@ -163,18 +183,10 @@ pub async fn load(ctx: &Context, hr: &HelmRelease) -> Result<Loaded, Failure> {
     })
     .await
     .map_err(|e| Failure::Artifact(e.to_string()))??;
-    let helm_chart = hr.spec.chart.as_ref().map(|c| {
-        let ns = c
-            .spec
-            .source_ref
-            .namespace
-            .clone()
-            .unwrap_or_else(|| own.clone());
-        format!("{ns}/{own}-{}", hr.name_any())
-    });
     Ok(Loaded {
         reader,
         options,
+        artifact,
         chart_name: summary.chart_name,
         chart_version: summary.chart_version,
         app_version: summary.app_version,
@@ -188,8 +200,162 @@ pub async fn load(ctx: &Context, hr: &HelmRelease) -> Result<Loaded, Failure> {
             .common_metadata
             .as_ref()
             .map(digest::common_metadata_digest),
-        helm_chart,
     })
+}
+
+/// A chart archive published by source-controller, digest-checked.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    /// Where it was downloaded from.
+    pub url: String,
+    /// The archive.
+    pub data: std::sync::Arc<Vec<u8>>,
+    /// For an OCIRepository: the manifest digest, which goes into the chart version as build
+    /// metadata and into the snapshot as `ociDigest`, as helm-controller does.
+    pub oci_digest: Option<String>,
+}
+
+impl Artifact {
+    /// The chart in the archive.
+    fn chart(&self) -> Result<helmrelease_flux::LoadedChart, Failure> {
+        let mut chart = helmrelease_helm::chart::load_archive(&self.data).map_err(|e| {
+            Failure::Artifact(format!("failed to load chart from {}: {e}", self.url))
+        })?;
+        if let Some(digest) = &self.oci_digest {
+            let hex = digest.split_once(':').map_or(digest.as_str(), |(_, h)| h);
+            let short = hex.get(..12).unwrap_or(hex);
+            chart.metadata.version = format!("{}+{short}", chart.metadata.version);
+        }
+        Ok(helmrelease_flux::LoadedChart {
+            chart,
+            // The artifact's address stands in for where the chart was read.
+            reference: helmrelease_flux::ChartReference::Local(self.url.clone().into()),
+            oci_digest: self.oci_digest.clone(),
+        })
+    }
+}
+
+/// Largest chart archive accepted from source-controller.
+const MAX_ARTIFACT: u64 = 100 << 20;
+
+/// The artifact source-controller published for the HelmRelease's chart: the generated
+/// HelmChart's, or the `chartRef` HelmChart's or OCIRepository's; downloaded and checked
+/// against its digest, as helm-controller does. `SOURCE_CONTROLLER_LOCALHOST` replaces the
+/// host of its URL, for a controller running outside the cluster.
+async fn artifact(ctx: &Context, hr: &HelmRelease) -> Result<Artifact, Failure> {
+    let own = hr.namespace().unwrap_or_default();
+    let (kind, ns, name) = if let Some((ns, name)) = crate::helmchart::chart_ref(hr) {
+        (ObjectKind::HelmChart, ns, name)
+    } else if let Some(r) = &hr.spec.chart_ref {
+        let ns = r.namespace.clone().unwrap_or_else(|| own.clone());
+        let kind = match r.kind {
+            helmrelease_crds::helmrelease::ChartRefKind::HelmChart => ObjectKind::HelmChart,
+            helmrelease_crds::helmrelease::ChartRefKind::OCIRepository => ObjectKind::OCIRepository,
+            helmrelease_crds::helmrelease::ChartRefKind::ExternalArtifact => {
+                return Err(Failure::Artifact(
+                    "ExternalArtifact chart sources are not supported yet".into(),
+                ));
+            }
+        };
+        (kind, ns, r.name.clone())
+    } else {
+        return Err(Failure::Artifact(
+            "either chart or chartRef must be set".into(),
+        ));
+    };
+    if ctx.settings.no_cross_namespace_refs && ns != own {
+        return Err(Failure::AccessDenied(format!(
+            "cannot access {} {ns}/{name}: cross-namespace references are not allowed",
+            kind.kind()
+        )));
+    }
+    let source = fetch(ctx, kind, &ns, &name)
+        .await
+        .map_err(|e| Failure::SourceNotReady(e.to_string()))?
+        .ok_or_else(|| {
+            Failure::SourceNotReady(format!(
+                "could not get Source object: {} {ns}/{name} not found",
+                kind.kind()
+            ))
+        })?;
+    let ready = source
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"));
+    let url = source
+        .pointer("/status/artifact/url")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty());
+    let (Some(url), true) = (url, ready.is_some_and(|r| r["status"] == "True")) else {
+        let why = ready
+            .and_then(|r| r["message"].as_str())
+            .unwrap_or("no artifact yet");
+        return Err(Failure::SourceNotReady(format!(
+            "{} '{ns}/{name}' is not ready: {why}",
+            kind.kind()
+        )));
+    };
+    let digest = source
+        .pointer("/status/artifact/digest")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let url = match std::env::var("SOURCE_CONTROLLER_LOCALHOST") {
+        Ok(host) if !host.is_empty() => replace_host(url, &host),
+        _ => url.to_string(),
+    };
+    let oci_digest = (kind == ObjectKind::OCIRepository)
+        .then(|| {
+            source
+                .pointer("/status/artifact/revision")
+                .and_then(Value::as_str)
+        })
+        .flatten()
+        .and_then(|r| r.split_once('@').map(|(_, d)| d.to_string()));
+    let fetched_url = url.clone();
+    let data = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Failure> {
+        let client = helmrelease_sources::http::Client::new(Default::default())
+            .map_err(|e| Failure::Artifact(e.to_string()))?;
+        let response = client
+            .get(&helmrelease_sources::http::Request::get(
+                &fetched_url,
+                MAX_ARTIFACT,
+            ))
+            .map_err(|e| {
+                Failure::Artifact(format!(
+                    "failed to download artifact from {fetched_url}: {e}"
+                ))
+            })?;
+        if response.status != 200 {
+            return Err(Failure::Artifact(format!(
+                "failed to download artifact from {fetched_url}: status {}",
+                response.status
+            )));
+        }
+        Ok(response.body)
+    })
+    .await
+    .map_err(|e| Failure::Artifact(e.to_string()))??;
+    let computed = digest::sha256_digest(&data);
+    if !digest.is_empty() && computed != digest {
+        return Err(Failure::Artifact(format!(
+            "failed to verify artifact from {url}: computed digest doesn't match '{digest}'"
+        )));
+    }
+    Ok(Artifact {
+        url,
+        data: std::sync::Arc::new(data),
+        oci_digest,
+    })
+}
+
+/// `url` with its `host:port` replaced.
+fn replace_host(url: &str, host: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let path = rest.find('/').map_or("", |i| &rest[i..]);
+    format!("{scheme}://{host}{path}")
 }
 
 /// What loading learned, in `Send` form.
@@ -206,9 +372,13 @@ fn inputs(
     reader: &MemoryReader,
     hr: &HelmRelease,
     options: &ChartOptions,
+    artifact: Option<&Artifact>,
 ) -> Result<(Inputs, serde_json::Map<String, Value>), Failure> {
-    let chart = helmrelease_flux::load_chart(reader, hr, options)
-        .map_err(|e| Failure::Artifact(e.to_string()))?;
+    let chart = match artifact {
+        Some(a) => a.chart()?,
+        None => helmrelease_flux::load_chart(reader, hr, options)
+            .map_err(|e| Failure::Artifact(e.to_string()))?,
+    };
     let values =
         helmrelease_flux::compose_values(reader, hr).map_err(|e| Failure::Values(e.to_string()))?;
     let config = helmrelease_flux::values::to_config(&values);
@@ -228,9 +398,15 @@ pub async fn render(
     // HelmRelease names a service account), as Helm's does under helm-controller.
     let client = ctx.release_client(hr).map_err(|e| e.to_string())?;
     let handle = tokio::runtime::Handle::current();
-    let (hr, reader, chart_options) = (hr.clone(), loaded.reader.clone(), loaded.options.clone());
+    let (hr, reader, chart_options, artifact) = (
+        hr.clone(),
+        loaded.reader.clone(),
+        loaded.options.clone(),
+        loaded.artifact.clone(),
+    );
     tokio::task::spawn_blocking(move || -> Result<Desired, String> {
-        let (inputs, config) = inputs(&reader, &hr, &chart_options).map_err(|e| e.to_string())?;
+        let (inputs, config) =
+            inputs(&reader, &hr, &chart_options, artifact.as_ref()).map_err(|e| e.to_string())?;
         let lookup = move |api_version: &str, kind: &str, namespace: &str, name: &str| {
             handle.block_on(lookup(&client, api_version, kind, namespace, name))
         };
@@ -310,20 +486,19 @@ pub fn to_action(
     })
 }
 
-/// Deletes the HelmChart Flux generates for `spec.chart` (our in-process sources create
-/// none, but one left by Flux's helm-controller goes with its HelmRelease).
-pub async fn delete_generated_chart(ctx: &Context, hr: &HelmRelease) -> Result<(), Error> {
-    let Some(chart) = hr.status.as_ref().and_then(|s| s.helm_chart.clone()) else {
-        return Ok(());
-    };
-    let Some((ns, name)) = chart.split_once('/') else {
-        return Ok(());
-    };
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(ctx.client.clone(), ns, &resource(ObjectKind::HelmChart));
-    match api.delete(name, &Default::default()).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(Error::Kube(format!("deleting HelmChart {chart}: {e}"))),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_controller_localhost_replaces_only_the_host() {
+        assert_eq!(
+            replace_host(
+                "http://source-controller.flux-system.svc.cluster.local./helmchart/apps/web/webapp-1.0.0.tgz",
+                "localhost:9090"
+            ),
+            "http://localhost:9090/helmchart/apps/web/webapp-1.0.0.tgz"
+        );
+        assert_eq!(replace_host("not a url", "x"), "not a url");
     }
 }

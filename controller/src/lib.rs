@@ -12,6 +12,7 @@ pub mod compose;
 pub mod conditions;
 pub mod drift;
 pub mod events;
+pub mod helmchart;
 pub mod history;
 pub mod metrics;
 pub mod observe;
@@ -36,6 +37,17 @@ pub enum Error {
     Startup(String),
 }
 
+/// Where charts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sources {
+    /// Fetched by this controller from the HelmRepository or OCIRepository (standalone).
+    #[default]
+    InProcess,
+    /// The artifact Flux's source-controller publishes in the HelmChart's or
+    /// OCIRepository's status (alongside Flux: every source kind, Git and Bucket included).
+    SourceController,
+}
+
 /// Settings from the command line.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -51,6 +63,8 @@ pub struct Settings {
     pub no_cross_namespace_refs: bool,
     /// `--default-service-account`.
     pub default_service_account: Option<String>,
+    /// `--sources`.
+    pub sources: Sources,
 }
 
 impl Default for Settings {
@@ -62,6 +76,7 @@ impl Default for Settings {
             interval_jitter_percentage: 5,
             no_cross_namespace_refs: false,
             default_service_account: None,
+            sources: Sources::InProcess,
         }
     }
 }

@@ -57,9 +57,20 @@ struct Cli {
     /// Field manager for applies and status writes.
     #[arg(long, default_value = "helm-controller")]
     field_manager: String,
+    /// Where charts come from: `in-process` fetches them from the HelmRepository or
+    /// OCIRepository; `source-controller` downloads the artifact Flux's source-controller
+    /// publishes (every source kind, Git and Bucket included).
+    #[arg(long, value_enum, default_value_t = SourcesFlag::InProcess)]
+    sources: SourcesFlag,
     /// Where fetched charts and indexes are cached.
     #[arg(long)]
     chart_cache_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SourcesFlag {
+    InProcess,
+    SourceController,
 }
 
 fn addr(text: &str) -> anyhow::Result<Option<SocketAddr>> {
@@ -127,6 +138,10 @@ fn main() -> anyhow::Result<()> {
             interval_jitter_percentage: cli.interval_jitter_percentage,
             no_cross_namespace_refs: cli.no_cross_namespace_refs,
             default_service_account: cli.default_service_account.clone(),
+            sources: match cli.sources {
+                SourcesFlag::InProcess => helmrelease_controller::Sources::InProcess,
+                SourcesFlag::SourceController => helmrelease_controller::Sources::SourceController,
+            },
             ..Settings::default()
         },
     };

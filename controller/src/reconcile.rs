@@ -251,6 +251,16 @@ async fn reconcile_release(run: &mut Run, ctx: &Context) -> Result<Requeue, Erro
         .mark_reconciling("Progressing", "Fulfilling prerequisites");
     run.patch().await?;
 
+    match crate::helmchart::reconcile(ctx, &run.hr).await {
+        Ok(chart) => run.status().helm_chart = chart,
+        Err(e) => {
+            ctx.events
+                .warning(&run.hr, "HelmChartSyncErr", &e.to_string(), Meta::default())
+                .await;
+            return Err(e);
+        }
+    }
+
     if let Some(message) = check_dependencies(run, ctx).await? {
         run.mark_ready_false("DependencyNotReady", &message);
         ctx.events
@@ -281,7 +291,11 @@ async fn reconcile_release(run: &mut Run, ctx: &Context) -> Result<Requeue, Erro
             };
         }
     };
-    run.status().helm_chart = loaded.helm_chart.clone();
+
+    if ctx.settings.sources == crate::Sources::InProcess {
+        crate::helmchart::mark_pulled(ctx, &run.hr, &loaded.chart_name, &loaded.chart_version)
+            .await?;
+    }
 
     // A new release name or namespace: uninstall what the old target holds, then start over.
     if let Some(requeue) = release_target_changed(run, ctx).await? {
@@ -746,7 +760,9 @@ async fn finalize(run: &mut Run, ctx: &Context) -> Result<Requeue, Error> {
                 }
             }
         }
-        compose::delete_generated_chart(ctx, &run.hr).await?;
+        if let Some(chart) = run.hr.status.as_ref().and_then(|s| s.helm_chart.clone()) {
+            crate::helmchart::delete(ctx, &chart).await?;
+        }
     }
     remove_finalizer(run).await
 }

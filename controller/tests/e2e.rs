@@ -230,6 +230,30 @@ async fn reconciles_helmreleases_end_to_end() {
         message,
         format!("Helm install succeeded for release {n}/web.v1 with chart webapp@1.0.0")
     );
+    // The HelmChart Flux generates exists, owned, and says its chart was pulled.
+    let chart = format!("helmchart/{n}-web");
+    assert_eq!(get(&ns, &chart, "{.spec.chart}").await, "webapp");
+    assert_eq!(
+        get(
+            &ns,
+            &chart,
+            "{.metadata.labels.helm\\.toolkit\\.fluxcd\\.io/name}"
+        )
+        .await,
+        "web"
+    );
+    assert_eq!(
+        get(&ns, "hr/web", "{.status.helmChart}").await,
+        format!("{n}/{n}-web")
+    );
+    wait_for(
+        &ns,
+        &chart,
+        "{.status.conditions[?(@.type==\"Ready\")].message}",
+        &log,
+        |v| v == "pulled 'webapp' chart with version '1.0.0'",
+    )
+    .await;
     assert_eq!(get(&ns, "cm/web-lookup", "{.data.namespace}").await, n);
     assert_eq!(get(&ns, "cm/web-lookup", "{.data.repositories}").await, "1");
     let deployed = get(&ns, "hr/web", "{.status.history[0].status}").await;
@@ -566,5 +590,7 @@ async fn reconciles_helmreleases_end_to_end() {
     );
     let out = ns.helm(&["history", "web"]).await;
     assert!(!out.ok, "release still there: {}", out.stdout);
+    let out = ns.kubectl(&["get", &chart], None).await;
+    assert!(!out.ok, "HelmChart left behind: {}", out.stdout);
     let _ = controller.0.kill();
 }
