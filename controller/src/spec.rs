@@ -4,8 +4,11 @@
 
 use crate::state::Action;
 use helmrelease_action::{CrdPolicy, Options};
-use helmrelease_crds::helmrelease::{CrdsPolicy, HelmRelease, HelmReleaseStatus, ReleaseAction};
+use helmrelease_crds::helmrelease::{
+    CrdsPolicy, DeletionPropagation, HelmRelease, HelmReleaseStatus, ReleaseAction,
+};
 use kube::ResourceExt;
+use kube::api::PropagationPolicy;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -186,6 +189,11 @@ pub fn action_options(hr: &HelmRelease, action: Action, holder: &str) -> Options
         }
         Action::UninstallRemediation => {
             let u = spec.uninstall.clone().unwrap_or_default();
+            options.deletion_propagation = match u.deletion_propagation {
+                Some(DeletionPropagation::Foreground) => PropagationPolicy::Foreground,
+                Some(DeletionPropagation::Orphan) => PropagationPolicy::Orphan,
+                Some(DeletionPropagation::Background) | None => PropagationPolicy::Background,
+            };
             options.wait = u.disable_wait != Some(true);
             options.disable_hooks = u.disable_hooks == Some(true);
         }

@@ -100,6 +100,9 @@ pub struct Options {
     pub cleanup_on_fail: bool,
     /// Server-side or client-side apply.
     pub apply_method: ApplyMethod,
+    /// How an uninstall deletes the release's objects (Helm's `--cascade`, Flux's
+    /// `uninstall.deletionPropagation`): background by default.
+    pub deletion_propagation: kube::api::PropagationPolicy,
 }
 
 impl Default for Options {
@@ -114,6 +117,7 @@ impl Default for Options {
             create_namespace: false,
             lock_holder: "helmrelease".into(),
             cleanup_on_fail: false,
+            deletion_propagation: kube::api::PropagationPolicy::Background,
             apply_method: ApplyMethod::Auto,
         }
     }
@@ -713,7 +717,12 @@ impl Actions {
         let mut deleted = Vec::new();
         for obj in resources(&release.manifest)?.iter().rev() {
             let obj = self.applier.normalize(obj, &self.namespace).await?;
-            if !apply::keep(&obj) && self.applier.delete(&obj, &self.namespace).await? {
+            if !apply::keep(&obj)
+                && self
+                    .applier
+                    .delete_with(&obj, &self.namespace, options.deletion_propagation.clone())
+                    .await?
+            {
                 deleted.push(obj);
             }
         }

@@ -256,10 +256,21 @@ impl Applier {
     /// Deletes `obj` in the background (Helm's default propagation); absent is fine. Returns
     /// whether it was there.
     pub async fn delete(&self, obj: &Value, default_namespace: &str) -> Result<bool> {
+        self.delete_with(obj, default_namespace, PropagationPolicy::Background)
+            .await
+    }
+
+    /// [`Applier::delete`] with another propagation (foreground, orphan).
+    pub async fn delete_with(
+        &self,
+        obj: &Value,
+        default_namespace: &str,
+        propagation: PropagationPolicy,
+    ) -> Result<bool> {
         let (api, obj) = self.api_for(obj, default_namespace).await?;
         let name = obj["metadata"]["name"].as_str().unwrap_or_default();
         let params = DeleteParams {
-            propagation_policy: Some(PropagationPolicy::Background),
+            propagation_policy: Some(propagation),
             ..DeleteParams::default()
         };
         match api.delete(name, &params).await {

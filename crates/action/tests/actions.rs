@@ -1030,3 +1030,60 @@ async fn the_stored_chart_is_the_processed_one_as_helm_stores_it() {
     )
     .await;
 }
+
+/// `deletion_propagation: Orphan` leaves what the release's objects own (a Deployment's
+/// ReplicaSet), as `helm uninstall --cascade=orphan` does; the default lets the garbage
+/// collector remove it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uninstall_propagation_orphan_keeps_dependents() {
+    let Some(cluster) = shared().await else {
+        return;
+    };
+    for (propagation, kept) in [
+        (kube::api::PropagationPolicy::Orphan, true),
+        (kube::api::PropagationPolicy::Background, false),
+    ] {
+        let ns = cluster.namespace("our-orphan").await.unwrap();
+        let a = actions(&ns).await;
+        a.install(
+            "web",
+            &desired("web", &ns.name, "password: x\n", false),
+            &options(),
+            &Cancel::never(),
+        )
+        .await
+        .unwrap();
+        let opts = Options {
+            deletion_propagation: propagation.clone(),
+            ..options()
+        };
+        a.uninstall("web", false, &opts, &Cancel::never())
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let rs = ok(
+                "kubectl get rs",
+                ns.kubectl(&["get", "rs", "-o", "name"], None).await,
+            );
+            if kept {
+                // Give the garbage collector time to (wrongly) act, then check it did not.
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                let rs = ok(
+                    "kubectl get rs",
+                    ns.kubectl(&["get", "rs", "-o", "name"], None).await,
+                );
+                assert!(!rs.trim().is_empty(), "{propagation:?}: ReplicaSet deleted");
+                break;
+            }
+            if rs.trim().is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{propagation:?}: ReplicaSet kept: {rs}"
+            );
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+}
