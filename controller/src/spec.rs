@@ -197,7 +197,21 @@ pub fn action_options(hr: &HelmRelease, action: Action, holder: &str) -> Options
             options.wait = u.disable_wait != Some(true);
             options.disable_hooks = u.disable_hooks == Some(true);
         }
-        Action::Test | Action::Unlock | Action::CorrectDrift => {}
+        Action::Test => {
+            for filter in spec
+                .test
+                .as_ref()
+                .and_then(|t| t.filters.clone())
+                .unwrap_or_default()
+            {
+                if filter.exclude == Some(true) {
+                    options.test_filter.exclude.push(filter.name);
+                } else {
+                    options.test_filter.include.push(filter.name);
+                }
+            }
+        }
+        Action::Unlock | Action::CorrectDrift => {}
     }
     options
 }

@@ -103,6 +103,26 @@ pub struct Options {
     /// How an uninstall deletes the release's objects (Helm's `--cascade`, Flux's
     /// `uninstall.deletionPropagation`): background by default.
     pub deletion_propagation: kube::api::PropagationPolicy,
+    /// Which test hooks a test runs (Helm's `--filter name=...`/`!name=...`, Flux's
+    /// `test.filters`).
+    pub test_filter: TestFilter,
+}
+
+/// Test hooks to run by name: only `include` when it names any, never `exclude`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TestFilter {
+    /// Run only these (all when empty).
+    pub include: Vec<String>,
+    /// Never run these.
+    pub exclude: Vec<String>,
+}
+
+impl TestFilter {
+    /// Whether the test hook `name` runs.
+    pub fn runs(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|n| n == name))
+            && !self.exclude.iter().any(|n| n == name)
+    }
 }
 
 impl Default for Options {
@@ -118,6 +138,7 @@ impl Default for Options {
             lock_holder: "helmrelease".into(),
             cleanup_on_fail: false,
             deletion_propagation: kube::api::PropagationPolicy::Background,
+            test_filter: TestFilter::default(),
             apply_method: ApplyMethod::Auto,
         }
     }
@@ -315,7 +336,10 @@ impl Actions {
         if options.disable_hooks {
             return Ok(());
         }
-        let order = hooks_for(&release.hooks, event);
+        let mut order = hooks_for(&release.hooks, event);
+        if event == "test" {
+            order.retain(|&i| options.test_filter.runs(&release.hooks[i].name));
+        }
         for &i in &order {
             // Helm records the default policy on the hooks it runs.
             if release.hooks[i].delete_policies.is_empty() {
@@ -801,6 +825,22 @@ impl Actions {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn test_filters_include_only_named_and_never_excluded() {
+        let all = super::TestFilter::default();
+        assert!(all.runs("a"));
+        let only = super::TestFilter {
+            include: vec!["a".into()],
+            exclude: vec![],
+        };
+        assert!(only.runs("a") && !only.runs("b"));
+        let not = super::TestFilter {
+            include: vec![],
+            exclude: vec!["a".into()],
+        };
+        assert!(!not.runs("a") && not.runs("b"));
+    }
+
     use super::*;
 
     fn hook(name: &str, weight: i64, events: &[&str]) -> Hook {

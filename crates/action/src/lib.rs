@@ -15,6 +15,6 @@ pub mod readiness;
 pub mod storage;
 pub mod wait;
 
-pub use actions::{Actions, ApplyMethod, CrdPolicy, Desired, Options};
+pub use actions::{Actions, ApplyMethod, CrdPolicy, Desired, Options, TestFilter};
 pub use error::{Error, Result};
 pub use wait::{Cancel, Canceller};

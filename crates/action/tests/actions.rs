@@ -1087,3 +1087,44 @@ async fn uninstall_propagation_orphan_keeps_dependents() {
         }
     }
 }
+
+/// A test filter runs only the test hooks it lets through, as `helm test --filter`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_filters_choose_the_test_hooks() {
+    let Some(cluster) = shared().await else {
+        return;
+    };
+    let ns = cluster.namespace("our-test-filter").await.unwrap();
+    let a = actions(&ns).await;
+    a.install(
+        "web",
+        &desired("web", &ns.name, "password: x\n", false),
+        &options(),
+        &Cancel::never(),
+    )
+    .await
+    .unwrap();
+    let excluded = Options {
+        test_filter: helmrelease_action::TestFilter {
+            include: vec![],
+            exclude: vec!["web-webapp-test".into()],
+        },
+        ..options()
+    };
+    let tested = a.test("web", &excluded, &Cancel::never()).await.unwrap();
+    let ran = |r: &helmrelease_release::Release| {
+        r.hooks
+            .iter()
+            .filter(|h| h.events.iter().any(|e| e == "test"))
+            .filter(|h| h.last_run.as_ref().is_some_and(|l| !l.phase.is_empty()))
+            .count()
+    };
+    assert_eq!(ran(&tested), 0, "the excluded test ran");
+    let pods = ok(
+        "kubectl get",
+        ns.kubectl(&["get", "pods", "-o", "name"], None).await,
+    );
+    assert!(!pods.contains("web-webapp-test"), "{pods}");
+    let tested = a.test("web", &options(), &Cancel::never()).await.unwrap();
+    assert_eq!(ran(&tested), 1);
+}
