@@ -113,24 +113,37 @@ pub async fn detect(ctx: &Context, hr: &HelmRelease, release: &Release) -> Resul
     })
 }
 
-fn line(object: &ObjectDrift) -> String {
-    match object.state {
-        DriftState::Missing => format!("{} removed", object.key),
-        DriftState::Modified => format!(
-            "{} changed ({})",
-            object.key,
-            object
-                .fields
-                .iter()
-                .map(|f| f.path.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+/// `Kind/namespace/name` (no namespace for cluster-scoped objects), as Flux names them.
+fn resource_name(key: &ObjectKey) -> String {
+    if key.namespace.is_empty() {
+        format!("{}/{}", key.kind, key.name)
+    } else {
+        format!("{}/{}/{}", key.kind, key.namespace, key.name)
     }
 }
 
-/// One line per object, as in the DriftDetected event (Secret values never appear: the
-/// report masks them, and only paths are listed).
+fn line(object: &ObjectDrift) -> String {
+    match object.state {
+        DriftState::Missing => format!("{} removed", resource_name(&object.key)),
+        DriftState::Modified => {
+            // As JSON patch operations from live to desired: the manifest sets what the
+            // cluster lacks (add), sets it otherwise (replace), or lacks what it has (remove).
+            let count = |f: fn(&helmrelease_diff::drift::FieldDrift) -> bool| {
+                object.fields.iter().filter(|x| f(x)).count()
+            };
+            let added = count(|f| f.desired.is_some() && f.live.is_none());
+            let changed = count(|f| f.desired.is_some() && f.live.is_some());
+            let removed = count(|f| f.desired.is_none() && f.live.is_some());
+            format!(
+                "{} changed ({added} additions, {changed} changes, {removed} removals)",
+                resource_name(&object.key)
+            )
+        }
+    }
+}
+
+/// One line per object, as helm-controller's `SummarizeDiffSet` writes them in the
+/// DriftDetected event (only counts: Secret values never appear).
 pub fn summary(drift: &Drift) -> String {
     drift
         .report
@@ -141,18 +154,14 @@ pub fn summary(drift: &Drift) -> String {
         .join("\n")
 }
 
-/// The short form for the Drifted condition.
+/// `removed: x, changed: y, excluded: z`, as helm-controller's `SummarizeDiffSetBrief`.
 pub fn brief(drift: &Drift) -> String {
-    let removed = drift.report.count(DriftState::Missing);
-    let changed = drift.report.count(DriftState::Modified);
-    let mut parts = Vec::new();
-    if changed > 0 {
-        parts.push(format!("changed {changed} resource(s)"));
-    }
-    if removed > 0 {
-        parts.push(format!("removed {removed} resource(s)"));
-    }
-    format!("Cluster state has drifted: {}", parts.join(", "))
+    format!(
+        "removed: {}, changed: {}, excluded: {}",
+        drift.report.count(DriftState::Missing),
+        drift.report.count(DriftState::Modified),
+        drift.report.skipped.len()
+    )
 }
 
 /// Re-applies what drifted; returns what it corrected, one line each.
@@ -226,15 +235,12 @@ mod tests {
     }
 
     #[test]
-    fn summaries_name_objects_and_paths_never_values() {
+    fn summaries_are_flux_s_and_never_show_values() {
         let d = drift();
-        let text = summary(&d);
-        assert!(text.contains("removed"), "{text}");
-        assert!(text.contains("changed (/data/password)"), "{text}");
-        assert!(!text.contains("***"), "{text}");
         assert_eq!(
-            brief(&d),
-            "Cluster state has drifted: changed 1 resource(s), removed 1 resource(s)"
+            summary(&d),
+            "Service/apps/web removed\nSecret/apps/web changed (0 additions, 1 changes, 0 removals)"
         );
+        assert_eq!(brief(&d), "removed: 1, changed: 1, excluded: 0");
     }
 }

@@ -256,6 +256,41 @@ async fn reconciles_helmreleases_end_to_end() {
     .await;
     assert_eq!(get(&ns, "cm/web-lookup", "{.data.namespace}").await, n);
     assert_eq!(get(&ns, "cm/web-lookup", "{.data.repositories}").await, "1");
+    // The event says it, annotated as Flux annotates it.
+    let event = ok(
+        "kubectl get events",
+        ns.kubectl(
+            &[
+                "get",
+                "events",
+                "--field-selector",
+                "reason=InstallSucceeded",
+                "-o",
+                "json",
+            ],
+            None,
+        )
+        .await,
+    );
+    let event: serde_json::Value = serde_json::from_str(&event).unwrap();
+    let event = &event["items"][0];
+    assert_eq!(event["type"], "Normal", "{event}");
+    assert_eq!(event["source"]["component"], "helm-controller", "{event}");
+    let annotations = &event["metadata"]["annotations"];
+    assert_eq!(
+        annotations["helm.toolkit.fluxcd.io/revision"], "1.0.0",
+        "{event}"
+    );
+    assert_eq!(
+        annotations["helm.toolkit.fluxcd.io/app-version"], "2.0",
+        "{event}"
+    );
+    let token = get(&ns, "hr/web", "{.status.history[0].configDigest}").await;
+    assert_eq!(
+        annotations["helm.toolkit.fluxcd.io/token"],
+        token.as_str(),
+        "{event}"
+    );
     let deployed = get(&ns, "hr/web", "{.status.history[0].status}").await;
     assert_eq!(deployed, "deployed");
     let labels = get(&ns, "deploy/web-webapp", "{.metadata.labels}").await;
@@ -381,6 +416,27 @@ async fn reconciles_helmreleases_end_to_end() {
         v == "2"
     })
     .await;
+    let drifted = ok(
+        "kubectl get events",
+        ns.kubectl(
+            &[
+                "get",
+                "events",
+                "--field-selector",
+                "reason=DriftDetected",
+                "-o",
+                "jsonpath={.items[0].message}",
+            ],
+            None,
+        )
+        .await,
+    );
+    assert_eq!(
+        drifted,
+        format!(
+            "Cluster state of release {n}/web.v4 has drifted from the desired state:\nDeployment/{n}/web-webapp changed (0 additions, 1 changes, 0 removals)"
+        )
+    );
     assert_eq!(
         helm_history(&ns).await.last().map(|h| h.0),
         Some(4),
