@@ -14,6 +14,7 @@
 //! it ends.
 
 pub mod charts;
+pub mod flux;
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
