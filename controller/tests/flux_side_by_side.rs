@@ -505,35 +505,39 @@ async fn flux_and_ours_agree_and_adopt_each_others_releases() {
     let flux_a = start(cluster, "flux", &theirs, &logs("helm-a"));
     let ours_b = start(cluster, "ours", &mine, &logs("ours-b"));
 
-    // Install.
-    let values = "    replicaCount: 1\n";
-    for ns in [&theirs, &mine] {
-        apply(ns, &resources(&ns.name, &url, values)).await;
-    }
-    wait_revision(&theirs, &logs("helm-a"), 1).await;
-    wait_revision(&mine, &logs("ours-b"), 1).await;
-    assert_differences(
-        "install",
-        ["flux", "ours"],
-        &observe(&theirs).await,
-        &observe(&mine).await,
-        KNOWN_INSTALL,
-    );
-
-    // A values upgrade.
-    let values = "    replicaCount: 2\n    labels:\n      team: blue\n";
-    for ns in [&theirs, &mine] {
-        apply(ns, &resources(&ns.name, &url, values)).await;
-    }
-    wait_revision(&theirs, &logs("helm-a"), 2).await;
-    wait_revision(&mine, &logs("ours-b"), 2).await;
-    assert_differences(
+    // The same change in both namespaces, each reconciled to `revision`, then compared.
+    let step = |stage: &'static str, values: &'static str, revision: i64, known| {
+        let (theirs, mine, url) = (&theirs, &mine, &url);
+        let logs = &logs;
+        async move {
+            for ns in [theirs, mine] {
+                apply(ns, &resources(&ns.name, url, values)).await;
+            }
+            wait_revision(theirs, &logs("helm-a"), revision).await;
+            wait_revision(mine, &logs("ours-b"), revision).await;
+            let (flux, ours) = (observe(theirs).await, observe(mine).await);
+            // Not a vacuous comparison: every revision and the chart's objects are there.
+            for v in [&flux, &ours] {
+                assert!(
+                    v["releases"][format!("v{revision}")].is_object(),
+                    "{stage}: {v:#}"
+                );
+                assert!(
+                    v["live"]["Deployment/web-webapp"].is_object(),
+                    "{stage}: {v:#}"
+                );
+            }
+            assert_differences(stage, ["flux", "ours"], &flux, &ours, known);
+        }
+    };
+    step("install", "    replicaCount: 1\n", 1, KNOWN_INSTALL).await;
+    step(
         "upgrade",
-        ["flux", "ours"],
-        &observe(&theirs).await,
-        &observe(&mine).await,
+        "    replicaCount: 2\n    labels:\n      team: blue\n",
+        2,
         KNOWN_UPGRADE,
-    );
+    )
+    .await;
 
     // Ours adopts what Flux made: no new revision, Ready.
     drop(flux_a);
