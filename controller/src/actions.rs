@@ -87,8 +87,9 @@ pub async fn run(
         Ok(c) => c,
         Err(e) => return ran(Err(helmrelease_action::Error::Invalid(e.to_string()))),
     };
-    let actions = Actions::new(
+    let actions = Actions::with_storage(
         client.clone(),
+        &hr.helm_release_namespace(),
         &hr.helm_storage_namespace(),
         &ctx.settings.field_manager,
     );

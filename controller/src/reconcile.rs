@@ -387,7 +387,12 @@ async fn release_target_changed(run: &mut Run, ctx: &Context) -> Result<Option<R
         return Ok(None);
     }
     let client = ctx.release_client(&run.hr)?;
-    let actions = Actions::new(client, &storage_ns, &ctx.settings.field_manager);
+    let actions = Actions::with_storage(
+        client,
+        &cur.namespace,
+        &storage_ns,
+        &ctx.settings.field_manager,
+    );
     let options = action_options(&run.hr, Action::UninstallRemediation, &ctx.settings.holder);
     match actions
         .uninstall(&cur.name, false, &options, &ctx.cancel)
@@ -726,12 +731,13 @@ async fn finalize(run: &mut Run, ctx: &Context) -> Result<Requeue, Error> {
             .storage_namespace
             .clone()
             .unwrap_or_else(|| run.hr.helm_storage_namespace());
-        let name = status
-            .history
-            .as_deref()
-            .and_then(history::latest)
+        let latest = status.history.as_deref().and_then(history::latest);
+        let name = latest
             .map(|s| s.name.clone())
             .unwrap_or_else(|| run.hr.helm_release_name());
+        let release_ns = latest
+            .map(|s| s.namespace.clone())
+            .unwrap_or_else(|| run.hr.helm_release_namespace());
         // As Flux: without the service account to act as, the uninstall is skipped, not
         // attempted with the controller's own rights.
         if let Some(account) = ctx.service_account(&run.hr)
@@ -741,7 +747,12 @@ async fn finalize(run: &mut Run, ctx: &Context) -> Result<Requeue, Error> {
             return remove_finalizer(run).await;
         }
         let client = ctx.release_client(&run.hr)?;
-        let actions = Actions::new(client.clone(), &storage_ns, &ctx.settings.field_manager);
+        let actions = Actions::with_storage(
+            client.clone(),
+            &release_ns,
+            &storage_ns,
+            &ctx.settings.field_manager,
+        );
         let options = action_options(&run.hr, Action::UninstallRemediation, &ctx.settings.holder);
         let keep = run.hr.spec.uninstall.as_ref().and_then(|u| u.keep_history) == Some(true);
         let releases = stored(&client, &storage_ns, &name).await?;

@@ -638,6 +638,62 @@ async fn reconciles_helmreleases_end_to_end() {
         "tenant release left behind"
     );
 
+    // targetNamespace with createNamespace: the objects go to the new namespace, the
+    // release record stays in the HelmRelease's namespace, as Flux keeps it.
+    let target = format!("{n}-target");
+    apply(
+        &ns,
+        &format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: other\n  namespace: {n}\nspec:\n  interval: 1m\n  targetNamespace: {target}\n  install:\n    createNamespace: true\n  chart:\n    spec:\n      chart: webapp\n      version: \"1.0.0\"\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  values:\n    replicaCount: 1\n"
+        ),
+    )
+    .await;
+    wait_for(&ns, "hr/other", READY, &log, ready_true).await;
+    let release = format!("{target}-other");
+    let deployment = ok(
+        "kubectl get",
+        ns.kubectl(
+            &[
+                "get",
+                "deploy",
+                "-n",
+                &target,
+                "-o",
+                "jsonpath={.items[*].metadata.name}",
+            ],
+            None,
+        )
+        .await,
+    );
+    assert_eq!(deployment, format!("{release}-webapp"));
+    let stored = ok(
+        "helm history",
+        ns.helm(&["history", &release, "-n", n, "-o", "json"]).await,
+    );
+    assert!(stored.contains("\"deployed\""), "{stored}");
+    let secrets = get(&ns, "secrets", "{.items[*].metadata.name}").await;
+    assert!(
+        secrets.contains(&format!("sh.helm.release.v1.{release}.v1")),
+        "{secrets}"
+    );
+    ok(
+        "delete",
+        ns.kubectl(
+            &["delete", "hr/other", "--wait=true", "--timeout=60s"],
+            None,
+        )
+        .await,
+    );
+    let left = ok(
+        "kubectl get",
+        ns.kubectl(&["get", "deploy", "-n", &target, "-o", "name"], None)
+            .await,
+    );
+    assert_eq!(left.trim(), "", "objects left in the target namespace");
+    let _ = ns
+        .kubectl(&["delete", "namespace", &target, "--wait=false"], None)
+        .await;
+
     // Deleting the HelmRelease uninstalls the release.
     ok(
         "delete",

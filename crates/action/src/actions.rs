@@ -212,9 +212,20 @@ fn policies(hook: &Hook) -> Vec<&str> {
 impl Actions {
     /// Actions on releases in `namespace`, stored there too, applying as `field_manager`.
     pub fn new(client: kube::Client, namespace: &str, field_manager: &str) -> Actions {
+        Actions::with_storage(client, namespace, namespace, field_manager)
+    }
+
+    /// Actions for releases whose objects go to `namespace` while their records live in
+    /// `storage_namespace` (Flux's `storageNamespace`, Helm's storage driver namespace).
+    pub fn with_storage(
+        client: kube::Client,
+        namespace: &str,
+        storage_namespace: &str,
+        field_manager: &str,
+    ) -> Actions {
         Actions {
             applier: Applier::new(client.clone(), field_manager),
-            storage: SecretStorage::new(client, namespace),
+            storage: SecretStorage::new(client, storage_namespace),
             namespace: namespace.to_string(),
         }
     }
