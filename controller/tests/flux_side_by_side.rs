@@ -238,7 +238,7 @@ const VOLATILE: &[&str] = &[
 ];
 
 /// `value` with the namespace's name as `NS`, the UIDs it mentions as `UID`, volatile keys
-/// dropped and managedFields reduced to who wrote what, how.
+/// dropped, and managedFields without their times (who wrote which fields, how, is compared).
 fn normalise(value: &Value, namespace: &str) -> Value {
     fn uids(v: &Value, out: &mut BTreeSet<String>) {
         match v {

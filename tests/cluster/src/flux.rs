@@ -6,8 +6,9 @@
 //! `RUNTIME_NAMESPACE`), runs without leader election, and serves metrics and health on free
 //! loopback ports. source-controller keeps its artifacts in a folder of the cluster's data folder
 //! and serves them on a free `127.0.0.1` port, which it advertises in the artifact URLs
-//! helm-controller downloads from. A process is stopped when its handle is dropped, and a
-//! watchdog stops it when the test process ends any other way (kill -9 included).
+//! helm-controller downloads from. A process is stopped when its handle is dropped; when the test
+//! process ends any other way (kill -9 included), the cluster's own watchdog, one per process,
+//! stops it and then removes the cluster's data folder, artifacts included.
 
 use crate::{Cluster, Error, TestNamespace, cache_dir, free_port, io};
 use std::os::unix::process::CommandExt;
@@ -56,7 +57,7 @@ pub fn available() -> bool {
         && extra_crds().iter().all(|c| c.is_file())
 }
 
-/// One of Flux's controllers, running. Dropping it stops the process.
+/// A controller running (Flux's, or ours started as Flux's is). Dropping it stops the process.
 #[derive(Debug)]
 pub struct Process {
     name: String,
