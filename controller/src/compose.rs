@@ -71,7 +71,7 @@ pub struct Loaded {
     /// Digest of the OCI artifact, when the chart came from a registry.
     pub oci_digest: Option<String>,
     /// Digest of `spec.postRenderers`.
-    pub post_renderers_digest: String,
+    pub post_renderers_digest: Option<String>,
     /// Digest of `spec.commonMetadata`, if set.
     pub common_metadata_digest: Option<String>,
 }
@@ -192,9 +192,11 @@ pub async fn load(ctx: &Context, hr: &HelmRelease) -> Result<Loaded, Failure> {
         app_version: summary.app_version,
         config_digest: summary.config_digest,
         oci_digest: summary.oci_digest,
-        post_renderers_digest: digest::post_renderers_digest(
-            hr.spec.post_renderers.as_deref().unwrap_or_default(),
-        ),
+        post_renderers_digest: hr
+            .spec
+            .post_renderers
+            .as_deref()
+            .map(digest::post_renderers_digest),
         common_metadata_digest: hr
             .spec
             .common_metadata
@@ -480,7 +482,7 @@ pub fn to_action(
         chart: serde_json::from_value(rendered.chart.clone()).map_err(|e| e.to_string())?,
         config,
         manifest,
-        hooks: desired::release_hooks(&rendered.hooks),
+        hooks: desired::release_hooks(&desired.hooks),
         crds: rendered.crds.clone(),
         notes: rendered.notes.clone(),
     })

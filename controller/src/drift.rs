@@ -30,6 +30,29 @@ impl Drift {
     }
 }
 
+/// Whether each kind of `objects` is cluster-scoped, by (apiVersion, kind), from discovery
+/// (CRDs included).
+pub async fn cluster_scoped_kinds(
+    applier: &Applier,
+    objects: &[Value],
+    namespace: &str,
+) -> HashMap<(String, String), bool> {
+    let mut scopes = HashMap::new();
+    for object in objects {
+        let key = ObjectKey::of(object);
+        if scopes.contains_key(&(key.api_version.clone(), key.kind.clone())) {
+            continue;
+        }
+        // A kind discovery does not know (its CRD is gone) falls back to the built-in list.
+        let cluster_scoped = match applier.normalize(object, namespace).await {
+            Ok(normalized) => normalized["metadata"].get("namespace").is_none(),
+            Err(_) => helmrelease_diff::drift::is_cluster_scoped(&key.api_version, &key.kind),
+        };
+        scopes.insert((key.api_version, key.kind), cluster_scoped);
+    }
+    scopes
+}
+
 fn probe(key: &ObjectKey) -> Value {
     json!({
         "apiVersion": key.api_version,
@@ -49,20 +72,7 @@ pub async fn detect(ctx: &Context, hr: &HelmRelease, release: &Release) -> Resul
         .and_then(|d| d.ignore.clone())
         .unwrap_or_default();
     let applier = Applier::new(ctx.release_client(hr)?, &ctx.settings.field_manager);
-    // Discovery says which kinds are cluster-scoped (CRDs included).
-    let mut scopes: HashMap<(String, String), bool> = HashMap::new();
-    for object in &desired {
-        let key = ObjectKey::of(object);
-        if scopes.contains_key(&(key.api_version.clone(), key.kind.clone())) {
-            continue;
-        }
-        let normalized = applier
-            .normalize(object, &release.namespace)
-            .await
-            .map_err(|e| Error::Reconcile(e.to_string()))?;
-        let cluster_scoped = normalized["metadata"].get("namespace").is_none();
-        scopes.insert((key.api_version, key.kind), cluster_scoped);
-    }
+    let scopes = cluster_scoped_kinds(&applier, &desired, &release.namespace).await;
     let scope = |api_version: &str, kind: &str| {
         scopes
             .get(&(api_version.to_string(), kind.to_string()))

@@ -62,3 +62,105 @@ mod tests {
         assert_eq!(kube_time(None), None);
     }
 }
+
+/// `status.inventory` as helm-controller v1.6 writes it: every object of the release
+/// manifest and every CRD of the chart's `crds/`, as `<namespace>_<name>_<group>_<kind>` with
+/// its API version, sorted by id. `cluster_scoped` answers for a kind by (apiVersion, kind);
+/// namespaced objects without a namespace are in the release's.
+pub fn inventory(
+    release: &Release,
+    objects: &[serde_json::Value],
+    cluster_scoped: &dyn Fn(&str, &str) -> bool,
+) -> helmrelease_crds::helmrelease::ResourceInventory {
+    let mut entries: Vec<helmrelease_crds::helmrelease::ResourceRef> = objects
+        .iter()
+        .filter_map(|o| {
+            let api_version = o.get("apiVersion")?.as_str()?;
+            let kind = o.get("kind")?.as_str()?;
+            let name = o.pointer("/metadata/name")?.as_str()?;
+            let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+            let namespace = if cluster_scoped(api_version, kind) {
+                String::new()
+            } else {
+                o.pointer("/metadata/namespace")
+                    .and_then(serde_json::Value::as_str)
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(&release.namespace)
+                    .to_string()
+            };
+            Some(helmrelease_crds::helmrelease::ResourceRef {
+                id: format!("{namespace}_{name}_{group}_{kind}"),
+                v: version.to_string(),
+            })
+        })
+        .collect();
+    entries.sort_by(|a, b| a.id.cmp(&b.id));
+    entries.dedup();
+    helmrelease_crds::helmrelease::ResourceInventory { entries }
+}
+
+/// The chart's CRDs as a release stores them (files under `crds/`, of any chart in it).
+pub fn crd_objects(release: &Release) -> Vec<serde_json::Value> {
+    let Some(chart) = release.chart.as_ref() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for file in chart.files.iter().flatten() {
+        let is_crd = file.name.starts_with("crds/") || file.name.contains("/crds/");
+        if !is_crd
+            || !(file.name.ends_with(".yaml")
+                || file.name.ends_with(".yml")
+                || file.name.ends_with(".json"))
+        {
+            continue;
+        }
+        let Some(data) = file.data.as_deref().and_then(|d| {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.decode(d).ok()
+        }) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&data);
+        if let Ok(objects) = helmrelease_diff::parse_manifest(&text, &file.name) {
+            out.extend(objects);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod inventory_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn inventory_ids_are_flux_s_sorted() {
+        let release = Release {
+            namespace: "apps".into(),
+            ..Release::default()
+        };
+        let objects = vec![
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "other"}}),
+            json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "widgets.example.com"}}),
+        ];
+        let scoped = |_: &str, kind: &str| kind == "CustomResourceDefinition";
+        let ids: Vec<(String, String)> = inventory(&release, &objects, &scoped)
+            .entries
+            .into_iter()
+            .map(|e| (e.id, e.v))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                (
+                    "_widgets.example.com_apiextensions.k8s.io_CustomResourceDefinition"
+                        .to_string(),
+                    "v1".to_string()
+                ),
+                ("apps_web_apps_Deployment".to_string(), "v1".to_string()),
+                ("other_web__Service".to_string(), "v1".to_string()),
+            ]
+        );
+    }
+}

@@ -334,20 +334,7 @@ async fn reconcile_release(run: &mut Run, ctx: &Context) -> Result<Requeue, Erro
         run.status().last_handled_force_at = Some(token);
     }
     match outcome {
-        Ok(()) => {
-            if run
-                .hr
-                .status
-                .as_ref()
-                .and_then(|s| s.history.as_ref())
-                .is_some()
-            {
-                let status = run.status();
-                status.observed_post_renderers_digest = Some(loaded.post_renderers_digest.clone());
-                status.observed_common_metadata_digest = loaded.common_metadata_digest.clone();
-            }
-            Ok(Requeue::After(jittered(interval(&run.hr), ctx)))
-        }
+        Ok(()) => Ok(Requeue::After(jittered(interval(&run.hr), ctx))),
         Err(Outcome::MustRequeue) => Ok(Requeue::After(Duration::from_secs(1))),
         Err(Outcome::RetryAfter(d)) => Ok(Requeue::After(d)),
         Err(Outcome::Terminal) => Ok(Requeue::OnChange),
@@ -461,6 +448,7 @@ fn record_written(
     before: &[StoredRelease],
     after: &[StoredRelease],
     oci: Option<&str>,
+    action: Action,
 ) -> bool {
     let changed: Vec<&StoredRelease> = after
         .iter()
@@ -473,6 +461,10 @@ fn record_written(
     if changed.is_empty() {
         return false;
     }
+    // A test only adds its results to the current snapshot (see `actions::conclude`).
+    if action == Action::Test {
+        return true;
+    }
     let status = run.status();
     let snapshots = status.history.get_or_insert_with(Vec::new);
     let newest = changed.iter().map(|c| c.release.version).max().unwrap_or(0);
@@ -484,10 +476,48 @@ fn record_written(
         });
         // Older revisions are only refreshed if we already track them, as Flux does.
         if c.release.version == newest || known {
-            history::record(snapshots, observe::snapshot(&c.release, oci));
+            let mut snapshot = observe::snapshot(&c.release, oci);
+            // helm-controller v1.6 names the action on the revision it wrote.
+            if c.release.version == newest && !known {
+                snapshot.action = snapshot_action(action).map(str::to_string);
+            }
+            history::record(snapshots, snapshot);
         }
     }
     true
+}
+
+/// The inventory of a stored release (its manifest and its chart's CRDs), with scopes from
+/// discovery.
+async fn inventory_of(
+    ctx: &Context,
+    client: &Client,
+    release: &Release,
+) -> Result<helmrelease_crds::helmrelease::ResourceInventory, Outcome> {
+    let mut objects = helmrelease_action::actions::resources(&release.manifest)
+        .map_err(|e| Outcome::Error(Error::Reconcile(e.to_string())))?;
+    objects.extend(observe::crd_objects(release));
+    let applier =
+        helmrelease_action::apply::Applier::new(client.clone(), &ctx.settings.field_manager);
+    let scopes = crate::drift::cluster_scoped_kinds(&applier, &objects, &release.namespace).await;
+    let scoped = |api_version: &str, kind: &str| {
+        scopes
+            .get(&(api_version.to_string(), kind.to_string()))
+            .copied()
+            .unwrap_or(false)
+    };
+    Ok(observe::inventory(release, &objects, &scoped))
+}
+
+/// The `action` helm-controller records on the snapshot of a revision an action wrote.
+fn snapshot_action(action: Action) -> Option<&'static str> {
+    match action {
+        Action::Install => Some("install"),
+        Action::Upgrade => Some("upgrade"),
+        Action::RollbackRemediation => Some("rollback"),
+        Action::UninstallRemediation => Some("uninstall-remediation"),
+        Action::Test | Action::Unlock | Action::CorrectDrift => None,
+    }
 }
 
 async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result<(), Outcome> {
@@ -521,15 +551,18 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
             config_digest: loaded.config_digest.clone(),
             post_render_changed: false,
         };
+        // As helm-controller: only for a generation Ready has not seen yet (the observed
+        // digests move at the end of a successful reconcile, so comparing before would
+        // never settle).
         let status = run.hr.status.clone().unwrap_or_default();
-        if run.hr.metadata.generation != status.observed_generation {
-            wanted.post_render_changed = status.observed_post_renderers_digest.as_deref()
-                != Some(loaded.post_renderers_digest.as_str())
+        let ready_generation = run
+            .conditions
+            .get(conditions::READY)
+            .map(|c| c.observed_generation);
+        if ready_generation.is_some_and(|g| g != run.hr.metadata.generation) {
+            wanted.post_render_changed = status.observed_post_renderers_digest
+                != loaded.post_renderers_digest
                 || status.observed_common_metadata_digest != loaded.common_metadata_digest;
-            // Never recorded (a release made before these fields existed): not a change.
-            if status.observed_post_renderers_digest.is_none() {
-                wanted.post_render_changed = false;
-            }
         }
         let mut state = match state::determine(&run.hr, latest.as_ref(), &wanted) {
             Ok(s) => s,
@@ -620,6 +653,20 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
         let Some(action) = next else {
             run.conditions.delete(conditions::RECONCILING);
             run.conditions.summarize(tests_on, ignore_tests);
+            // Once Ready, what was rendered with is what is observed, and the inventory is
+            // what the release holds.
+            if run.conditions.is_true(conditions::READY) {
+                let inventory = match releases.last() {
+                    Some(r) => Some(inventory_of(ctx, &client, &r.release).await?),
+                    None => None,
+                };
+                let status = run.status();
+                status.observed_post_renderers_digest = loaded.post_renderers_digest.clone();
+                status.observed_common_metadata_digest = loaded.common_metadata_digest.clone();
+                if inventory.is_some() {
+                    status.inventory = inventory;
+                }
+            }
             return Ok(());
         };
         if done.contains(&action.kind()) {
@@ -658,7 +705,7 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
         )
         .await;
         let after = stored(&client, &storage_ns, &name).await?;
-        let wrote = record_written(run, &releases, &after, oci.as_deref());
+        let wrote = record_written(run, &releases, &after, oci.as_deref(), action);
         if matches!(action, Action::Install | Action::Upgrade) {
             run.status().last_attempted_release_action_duration =
                 Some(go_duration(started.elapsed()));

@@ -94,13 +94,52 @@ pub fn render(
             message: e.to_string(),
         })?;
     post_render(hr, &mut objects, &location.namespace)?;
+    let hooks = post_render_hooks(hr, &rendered.hooks, &location.namespace)?;
     Ok(Desired {
         objects,
-        hooks: rendered.hooks.clone(),
+        hooks,
         crd_files,
         chart_label: rendered.chart_label.clone(),
         rendered,
     })
+}
+
+/// Hooks after post-rendering: Helm 4 runs the post-renderers over hooks too, so under
+/// helm-controller they carry the origin labels and `commonMetadata`, and are stored as the
+/// post-renderer writes them (YAML with sorted keys). `postRenderStrategy: nohooks` leaves
+/// them as rendered.
+pub fn post_render_hooks(
+    hr: &HelmRelease,
+    hooks: &[helmrelease_helm::manifest::Hook],
+    namespace: &str,
+) -> Result<Vec<helmrelease_helm::manifest::Hook>> {
+    use helmrelease_crds::helmrelease::PostRenderStrategy;
+    if hr.spec.post_render_strategy == Some(PostRenderStrategy::Nohooks) {
+        return Ok(hooks.to_vec());
+    }
+    let mut out = Vec::with_capacity(hooks.len());
+    for hook in hooks {
+        let origin = format!("hook {}", hook.path);
+        let mut objects =
+            helmrelease_diff::parse_manifest(&hook.manifest, &origin).map_err(|e| {
+                Error::Parse {
+                    origin: origin.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+        if objects.len() != 1 {
+            out.push(hook.clone());
+            continue;
+        }
+        post_render(hr, &mut objects, namespace)?;
+        let manifest = helmrelease_helm::yaml::to_yaml(&TValue::from_json(&objects[0]))
+            .map_err(|e| Error::Render(format!("writing the post-rendered {origin}: {e}")))?;
+        out.push(helmrelease_helm::manifest::Hook {
+            manifest,
+            ..hook.clone()
+        });
+    }
+    Ok(out)
 }
 
 /// helm-controller's post-rendering of resources: `spec.postRenderers` in order, the origin
@@ -123,7 +162,7 @@ pub fn post_render(hr: &HelmRelease, objects: &mut [Value], namespace: &str) -> 
 
 impl Desired {
     /// The release manifest Helm 4 stores after post-rendering: each resource as YAML under
-    /// the `# Source:` line of the template it came from (Helm 4 keeps the file names through
+    /// the `# Source:` line of the template it came from, then an empty line (Helm 4 keeps the file names through
     /// a post-renderer). Post-renderers change objects in place, so the i-th object is still
     /// the i-th rendered manifest.
     pub fn release_manifest(&self) -> Result<String> {
@@ -139,7 +178,9 @@ impl Desired {
                 out.push_str(source);
                 out.push('\n');
             }
-            out.push_str(text.trim_end_matches('\n'));
+            // Helm 4 writes each post-rendered document (ending in a line break) followed by
+            // another line break, so documents are separated by an empty line.
+            out.push_str(&text);
             out.push('\n');
         }
         Ok(out)
@@ -192,7 +233,7 @@ mod tests {
         assert_eq!(
             desired.release_manifest().ok().as_deref(),
             Some(
-                "---\n# Source: web/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    helm.toolkit.fluxcd.io/name: web\n  name: a\n"
+                "---\n# Source: web/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels:\n    helm.toolkit.fluxcd.io/name: web\n  name: a\n\n"
             )
         );
     }
