@@ -64,8 +64,9 @@ mod tests {
 }
 
 /// `status.inventory` as helm-controller v1.6 writes it: every object of the release
-/// manifest and every CRD of the chart's `crds/`, as `<namespace>_<name>_<group>_<kind>` with
-/// its API version, sorted by id. `cluster_scoped` answers for a kind by (apiVersion, kind);
+/// manifest in the manifest's order, then every CRD of the chart's `crds/` (pass them in that
+/// order), as `<namespace>_<name>_<group>_<kind>` with its API version; a repeated id is
+/// listed once. `cluster_scoped` answers for a kind by (apiVersion, kind);
 /// namespaced objects without a namespace are in the release's.
 pub fn inventory(
     release: &Release,
@@ -94,8 +95,8 @@ pub fn inventory(
             })
         })
         .collect();
-    entries.sort_by(|a, b| a.id.cmp(&b.id));
-    entries.dedup();
+    let mut seen = std::collections::HashSet::new();
+    entries.retain(|e| seen.insert(e.id.clone()));
     helmrelease_crds::helmrelease::ResourceInventory { entries }
 }
 
@@ -134,7 +135,7 @@ mod inventory_tests {
     use serde_json::json;
 
     #[test]
-    fn inventory_ids_are_flux_s_sorted() {
+    fn inventory_ids_are_flux_s_in_manifest_order() {
         let release = Release {
             namespace: "apps".into(),
             ..Release::default()
@@ -143,6 +144,7 @@ mod inventory_tests {
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}),
             json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "other"}}),
             json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "widgets.example.com"}}),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}),
         ];
         let scoped = |_: &str, kind: &str| kind == "CustomResourceDefinition";
         let ids: Vec<(String, String)> = inventory(&release, &objects, &scoped)
@@ -150,17 +152,19 @@ mod inventory_tests {
             .into_iter()
             .map(|e| (e.id, e.v))
             .collect();
-        assert_eq!(
-            ids,
-            [
-                (
-                    "_widgets.example.com_apiextensions.k8s.io_CustomResourceDefinition"
-                        .to_string(),
-                    "v1".to_string()
-                ),
-                ("apps_web_apps_Deployment".to_string(), "v1".to_string()),
-                ("other_web__Service".to_string(), "v1".to_string()),
-            ]
-        );
+        let want = [
+            ("apps_web_apps_Deployment", "v1"),
+            ("other_web__Service", "v1"),
+            (
+                "_widgets.example.com_apiextensions.k8s.io_CustomResourceDefinition",
+                "v1",
+            ),
+            // A repeated object is listed once.
+        ];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(ids, want);
     }
 }

@@ -653,19 +653,11 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
         let Some(action) = next else {
             run.conditions.delete(conditions::RECONCILING);
             run.conditions.summarize(tests_on, ignore_tests);
-            // Once Ready, what was rendered with is what is observed, and the inventory is
-            // what the release holds.
+            // Once Ready, what was rendered with is what is observed.
             if run.conditions.is_true(conditions::READY) {
-                let inventory = match releases.last() {
-                    Some(r) => Some(inventory_of(ctx, &client, &r.release).await?),
-                    None => None,
-                };
                 let status = run.status();
                 status.observed_post_renderers_digest = loaded.post_renderers_digest.clone();
                 status.observed_common_metadata_digest = loaded.common_metadata_digest.clone();
-                if inventory.is_some() {
-                    status.inventory = inventory;
-                }
             }
             return Ok(());
         };
@@ -706,6 +698,17 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
         .await;
         let after = stored(&client, &storage_ns, &name).await?;
         let wrote = record_written(run, &releases, &after, oci.as_deref(), action);
+        // As helm-controller: the inventory is what the release an action stored holds.
+        if wrote
+            && matches!(
+                action,
+                Action::Install | Action::Upgrade | Action::RollbackRemediation
+            )
+            && let Some(newest) = after.last()
+        {
+            let inventory = inventory_of(ctx, &client, &newest.release).await?;
+            run.status().inventory = Some(inventory);
+        }
         if matches!(action, Action::Install | Action::Upgrade) {
             run.status().last_attempted_release_action_duration =
                 Some(go_duration(started.elapsed()));

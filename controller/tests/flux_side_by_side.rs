@@ -24,38 +24,18 @@ use std::time::{Duration, Instant};
 /// Fixed since the test came (keep them fixed): hooks were not post-rendered by ours (no origin
 /// labels on the stored hook manifests nor on the live hook Job, which then took its Pod
 /// template's labels); the post-rendered manifest lacked Helm 4's empty line after each
-/// document; history entries had no `action`; there was no `status.inventory`; ours wrote
-/// `observedPostRenderersDigest` for an empty `spec.postRenderers`.
-const KNOWN_INSTALL: &[&str] = &[
-    // The order of status.inventory.entries: Flux (internal/inventory AddManifest, then
-    // AddCRDs) lists the manifest's objects in the manifest's order (ConfigMap web-sub, Service,
-    // Deployment), then the chart's CRDs
-    // (`_widgets.example.com_apiextensions.k8s.io_CustomResourceDefinition`) last; ours puts the
-    // CRD first. The entries themselves are the same.
-    "/status/inventory/entries/0/id",
-    "/status/inventory/entries/1/id",
-    "/status/inventory/entries/2/id",
-    "/status/inventory/entries/3/id",
-];
+/// document; history entries had no `action`; there was no `status.inventory`, then its
+/// entries were sorted (Flux lists the manifest's objects in order, then the chart's CRDs);
+/// ours wrote `observedPostRenderersDigest` for an empty `spec.postRenderers`.
+const KNOWN_INSTALL: &[&str] = &[];
 
-/// Differences after the values upgrade: those of the install (see there why).
-const KNOWN_UPGRADE: &[&str] = &[
-    "/status/inventory/entries/0/id",
-    "/status/inventory/entries/1/id",
-    "/status/inventory/entries/2/id",
-    "/status/inventory/entries/3/id",
-];
+/// Differences after the values upgrade.
+const KNOWN_UPGRADE: &[&str] = &[];
 
 /// What changes in a HelmRelease's status when ours adopts a release Flux made (besides
-/// `lastHandledReconcileAt`, which the reconcile request sets).
-const KNOWN_OURS_ADOPTS: &[&str] = &[
-    // Ours rewrites status.inventory on a reconcile that runs no Helm action, in its own order
-    // (see KNOWN_INSTALL); Flux builds the inventory only when an action stores a release.
-    "/status/inventory/entries/0/id",
-    "/status/inventory/entries/1/id",
-    "/status/inventory/entries/2/id",
-    "/status/inventory/entries/3/id",
-];
+/// `lastHandledReconcileAt`, which the reconcile request sets). Fixed: ours rewrote
+/// status.inventory on a reconcile that ran no Helm action.
+const KNOWN_OURS_ADOPTS: &[&str] = &[];
 
 /// What changes in a HelmRelease's status when Flux adopts a release ours made.
 const KNOWN_FLUX_ADOPTS: &[&str] = &[];
