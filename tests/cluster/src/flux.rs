@@ -163,16 +163,7 @@ impl Process {
     /// Stops the process (SIGTERM, then SIGKILL after 10 s) and its watchdog.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+            crate::terminate(&mut child, Duration::from_secs(10));
         }
         if let Some(mut w) = self.watchdog.take() {
             let _ = w.kill();
@@ -264,16 +255,23 @@ pub fn start_helm_controller_binary(
     namespace: &TestNamespace,
     log: &Path,
 ) -> Result<Process, Error> {
+    start_helm_controller_with_args(cluster, bin, namespace, log, &[])
+}
+
+/// [`start_helm_controller_binary`] with `extra` flags after those Flux's gets here (for ours,
+/// `--sources=source-controller`, say).
+pub fn start_helm_controller_with_args(
+    cluster: &Cluster,
+    bin: &Path,
+    namespace: &TestNamespace,
+    log: &Path,
+    extra: &[&str],
+) -> Result<Process, Error> {
     let name = bin.file_name().map_or_else(
         || "helm-controller".into(),
         |n| n.to_string_lossy().to_string(),
     );
-    Process::start(
-        cluster,
-        &name,
-        bin,
-        namespace,
-        vec!["--graceful-shutdown-timeout=5s".to_string()],
-        log,
-    )
+    let mut args = vec!["--graceful-shutdown-timeout=5s".to_string()];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    Process::start(cluster, &name, bin, namespace, args, log)
 }
