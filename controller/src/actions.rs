@@ -83,7 +83,7 @@ pub async fn run(
 ) -> Ran {
     let hr = parts.hr;
     let name = hr.helm_release_name();
-    let client = match ctx.release_client(hr) {
+    let client = match ctx.release_client(hr).await {
         Ok(c) => c,
         Err(e) => return ran(Err(helmrelease_action::Error::Invalid(e.to_string()))),
     };

@@ -23,13 +23,20 @@ pub async fn of(ctx: &Context) -> Result<(Option<String>, Vec<String>), String> 
     {
         return Ok((version.clone(), apis.clone()));
     }
-    let version = ctx
-        .client
+    let (version, apis) = discover(&ctx.client).await?;
+    *cached = Some((Instant::now(), version.clone(), apis.clone()));
+    Ok((version, apis))
+}
+
+/// The server version and API versions of the cluster `client` talks to, uncached (for a
+/// HelmRelease's own `kubeConfig` cluster).
+pub async fn discover(client: &kube::Client) -> Result<(Option<String>, Vec<String>), String> {
+    let version = client
         .apiserver_version()
         .await
         .map_err(|e| format!("reading the server version: {e}"))?
         .git_version;
-    let discovery = kube::discovery::Discovery::new(ctx.client.clone())
+    let discovery = kube::discovery::Discovery::new(client.clone())
         .run()
         .await
         .map_err(|e| format!("discovering APIs: {e}"))?;
@@ -55,7 +62,5 @@ pub async fn of(ctx: &Context) -> Result<(Option<String>, Vec<String>), String> 
     }
     apis.sort();
     apis.dedup();
-    let version = Some(version).filter(|v| !v.is_empty());
-    *cached = Some((Instant::now(), version.clone(), apis.clone()));
-    Ok((version, apis))
+    Ok((Some(version).filter(|v| !v.is_empty()), apis))
 }

@@ -395,10 +395,15 @@ pub async fn render(
     is_upgrade: bool,
     revision: i64,
 ) -> Result<Desired, String> {
-    let (kube_version, api_versions) = crate::capabilities::of(ctx).await?;
     // `lookup` reads the cluster as the release's client (impersonating, when the
-    // HelmRelease names a service account), as Helm's does under helm-controller.
-    let client = ctx.release_client(hr).map_err(|e| e.to_string())?;
+    // HelmRelease names a service account), as Helm's does under helm-controller, and
+    // `.Capabilities` are those of the cluster the release goes to.
+    let client = ctx.release_client(hr).await.map_err(|e| e.to_string())?;
+    let (kube_version, api_versions) = if hr.spec.kube_config.is_some() {
+        crate::capabilities::discover(&client).await?
+    } else {
+        crate::capabilities::of(ctx).await?
+    };
     let handle = tokio::runtime::Handle::current();
     let (hr, reader, chart_options, artifact) = (
         hr.clone(),

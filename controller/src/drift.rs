@@ -71,7 +71,7 @@ pub async fn detect(ctx: &Context, hr: &HelmRelease, release: &Release) -> Resul
         .as_ref()
         .and_then(|d| d.ignore.clone())
         .unwrap_or_default();
-    let applier = Applier::new(ctx.release_client(hr)?, &ctx.settings.field_manager);
+    let applier = Applier::new(ctx.release_client(hr).await?, &ctx.settings.field_manager);
     let scopes = cluster_scoped_kinds(&applier, &desired, &release.namespace).await;
     let scope = |api_version: &str, kind: &str| {
         scopes

@@ -65,31 +65,108 @@ impl Context {
             .filter(|s| !s.is_empty())
     }
 
-    /// The client a HelmRelease's release is read and written with: the controller's own, or
-    /// one impersonating the service account, as helm-controller does, so RBAC limits what a
-    /// tenant's HelmRelease can install.
-    pub fn release_client(&self, hr: &HelmRelease) -> Result<Client, Error> {
-        let Some(account) = self.service_account(hr) else {
+    /// The client a HelmRelease's release is read and written with: the controller's own;
+    /// or, with `spec.kubeConfig`, one for the cluster its Secret's kubeconfig names; in
+    /// either case impersonating the service account when one is named, as helm-controller
+    /// does, so RBAC limits what a tenant's HelmRelease can install.
+    pub async fn release_client(&self, hr: &HelmRelease) -> Result<Client, Error> {
+        let namespace = hr.namespace().unwrap_or_default();
+        let account = self.service_account(hr);
+        let secret = hr
+            .spec
+            .kube_config
+            .as_ref()
+            .and_then(|k| k.secret_ref.clone());
+        if account.is_none() && secret.is_none() {
             return Ok(self.client.clone());
+        }
+        let (mut config, source) = match &secret {
+            Some(reference) => {
+                let (text, version) = self.kubeconfig_of(&namespace, reference).await?;
+                let kubeconfig = kube::config::Kubeconfig::from_yaml(&text).map_err(|e| {
+                    Error::Reconcile(format!(
+                        "spec.kubeConfig: Secret '{namespace}/{}' holds no valid kubeconfig: {e}",
+                        reference.name
+                    ))
+                })?;
+                let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+                    .await
+                    .map_err(|e| {
+                        Error::Reconcile(format!(
+                            "spec.kubeConfig: Secret '{namespace}/{}': {e}",
+                            reference.name
+                        ))
+                    })?;
+                (config, format!("{namespace}/{}@{version}", reference.name))
+            }
+            None => (self.config.clone(), String::new()),
         };
-        let user = format!(
-            "system:serviceaccount:{}:{account}",
-            hr.namespace().unwrap_or_default()
-        );
-        let mut cache = self
+        let user = account.map(|a| format!("system:serviceaccount:{namespace}:{a}"));
+        let key = format!("{source}|{}", user.clone().unwrap_or_default());
+        if let Some(client) = self
             .impersonating
             .lock()
-            .map_err(|_| Error::Reconcile("client cache poisoned".into()))?;
-        if let Some(client) = cache.get(&user) {
+            .map_err(|_| Error::Reconcile("client cache poisoned".into()))?
+            .get(&key)
+        {
             return Ok(client.clone());
         }
-        let mut config = self.config.clone();
-        config.auth_info.impersonate = Some(user.clone());
-        config.auth_info.impersonate_groups = None;
-        let client = Client::try_from(config)
-            .map_err(|e| Error::Kube(format!("client impersonating {user}: {e}")))?;
-        cache.insert(user, client.clone());
+        if let Some(user) = &user {
+            config.auth_info.impersonate = Some(user.clone());
+            config.auth_info.impersonate_groups = None;
+        }
+        let client =
+            Client::try_from(config).map_err(|e| Error::Kube(format!("client for {key}: {e}")))?;
+        self.impersonating
+            .lock()
+            .map_err(|_| Error::Reconcile("client cache poisoned".into()))?
+            .insert(key, client.clone());
         Ok(client)
+    }
+
+    /// The kubeconfig in a Secret (key `value`, else `value.yaml`, unless one is named) and
+    /// the Secret's resourceVersion, so a changed Secret makes a new client.
+    async fn kubeconfig_of(
+        &self,
+        namespace: &str,
+        reference: &helmrelease_crds::meta::SecretKeyReference,
+    ) -> Result<(String, String), Error> {
+        let api: Api<k8s_openapi::api::core::v1::Secret> =
+            Api::namespaced(self.client.clone(), namespace);
+        let secret = api
+            .get_opt(&reference.name)
+            .await
+            .map_err(|e| {
+                Error::Kube(format!(
+                    "reading Secret '{namespace}/{}': {e}",
+                    reference.name
+                ))
+            })?
+            .ok_or_else(|| {
+                Error::Reconcile(format!(
+                    "spec.kubeConfig: Secret '{namespace}/{}' not found",
+                    reference.name
+                ))
+            })?;
+        let data = secret.data.unwrap_or_default();
+        let keys: Vec<String> = match &reference.key {
+            Some(k) => vec![k.clone()],
+            None => vec!["value".into(), "value.yaml".into()],
+        };
+        let found = keys.iter().find_map(|k| data.get(k)).ok_or_else(|| {
+            Error::Reconcile(format!(
+                "spec.kubeConfig: Secret '{namespace}/{}' has no key {}",
+                reference.name,
+                keys.join(" or ")
+            ))
+        })?;
+        let text = String::from_utf8(found.0.clone()).map_err(|_| {
+            Error::Reconcile(format!(
+                "spec.kubeConfig: Secret '{namespace}/{}' holds no text",
+                reference.name
+            ))
+        })?;
+        Ok((text, secret.metadata.resource_version.unwrap_or_default()))
     }
 }
 
@@ -373,7 +450,7 @@ async fn release_target_changed(run: &mut Run, ctx: &Context) -> Result<Option<R
     {
         return Ok(None);
     }
-    let client = ctx.release_client(&run.hr)?;
+    let client = ctx.release_client(&run.hr).await?;
     let actions = Actions::with_storage(
         client,
         &cur.namespace,
@@ -530,7 +607,7 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
         test.enable == Some(true),
         test.ignore_failures == Some(true),
     );
-    let client = ctx.release_client(&run.hr)?;
+    let client = ctx.release_client(&run.hr).await?;
     loop {
         let releases = match stored(&client, &storage_ns, &name).await {
             Ok(r) => r,
@@ -796,7 +873,7 @@ async fn finalize(run: &mut Run, ctx: &Context) -> Result<Requeue, Error> {
             tracing::info!(helmrelease = %run.hr.name_any(), "service account {account} not found: skipping uninstall");
             return remove_finalizer(run).await;
         }
-        let client = ctx.release_client(&run.hr)?;
+        let client = ctx.release_client(&run.hr).await?;
         let actions = Actions::with_storage(
             client.clone(),
             &release_ns,

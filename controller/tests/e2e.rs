@@ -638,6 +638,74 @@ async fn reconciles_helmreleases_end_to_end() {
         "tenant release left behind"
     );
 
+    // kubeConfig: the release goes where the Secret's kubeconfig points, as its user. Here
+    // the same cluster as a service account of its own: forbidden until it is granted.
+    ok(
+        "create sa",
+        ns.kubectl(&["create", "serviceaccount", "remote"], None)
+            .await,
+    );
+    let token = ok(
+        "create token",
+        ns.kubectl(&["create", "token", "remote", "--duration=1h"], None)
+            .await,
+    );
+    let kubeconfig = helmrelease_testcluster::kubeconfig_yaml(
+        cluster.server(),
+        cluster.ca_pem(),
+        token.trim(),
+        n,
+    );
+    let secret = std::env::temp_dir().join(format!("{n}-remote-kubeconfig"));
+    std::fs::write(&secret, kubeconfig).unwrap();
+    ok(
+        "create secret",
+        ns.kubectl(
+            &[
+                "create",
+                "secret",
+                "generic",
+                "remote-kubeconfig",
+                &format!("--from-file=value={}", secret.display()),
+            ],
+            None,
+        )
+        .await,
+    );
+    let _ = std::fs::remove_file(&secret);
+    apply(
+        &ns,
+        &format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: far\n  namespace: {n}\nspec:\n  interval: 1m\n  kubeConfig:\n    secretRef:\n      name: remote-kubeconfig\n  chart:\n    spec:\n      chart: webapp\n      version: \"1.0.0\"\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  values:\n    replicaCount: 1\n"
+        ),
+    )
+    .await;
+    let message = wait_for(
+        &ns,
+        "hr/far",
+        "{.status.conditions[?(@.type==\"Ready\")].message}",
+        &log,
+        |v| v.contains("forbidden"),
+    )
+    .await;
+    assert!(
+        message.contains(&format!("system:serviceaccount:{n}:remote")),
+        "{message}"
+    );
+    apply(
+        &ns,
+        &format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: remote-admin\n  namespace: {n}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: admin\nsubjects:\n- kind: ServiceAccount\n  name: remote\n  namespace: {n}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: remote-read-sources\n  namespace: {n}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: read-sources\nsubjects:\n- kind: ServiceAccount\n  name: remote\n  namespace: {n}\n"
+        ),
+    )
+    .await;
+    wait_for(&ns, "hr/far", READY, &log, ready_true).await;
+    ok(
+        "delete",
+        ns.kubectl(&["delete", "hr/far", "--wait=true", "--timeout=60s"], None)
+            .await,
+    );
+
     // targetNamespace with createNamespace: the objects go to the new namespace, the
     // release record stays in the HelmRelease's namespace, as Flux keeps it.
     let target = format!("{n}-target");
