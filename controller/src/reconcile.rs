@@ -375,7 +375,7 @@ async fn reconcile_release(run: &mut Run, ctx: &Context) -> Result<Requeue, Erro
     }
 
     // A new release name or namespace: uninstall what the old target holds, then start over.
-    if let Some(requeue) = release_target_changed(run, ctx).await? {
+    if let Some(requeue) = release_target_changed(run, ctx, &loaded.chart_name).await? {
         return Ok(requeue);
     }
 
@@ -435,7 +435,11 @@ fn jittered(d: Duration, ctx: &Context) -> Duration {
 
 /// The uninstall and reset when the release name, release namespace or storage namespace
 /// changed since the last release.
-async fn release_target_changed(run: &mut Run, ctx: &Context) -> Result<Option<Requeue>, Error> {
+async fn release_target_changed(
+    run: &mut Run,
+    ctx: &Context,
+    chart_name: &str,
+) -> Result<Option<Requeue>, Error> {
     let status = run.hr.status.clone().unwrap_or_default();
     let Some(cur) = status.history.as_deref().and_then(history::latest).cloned() else {
         return Ok(None);
@@ -444,9 +448,18 @@ async fn release_target_changed(run: &mut Run, ctx: &Context) -> Result<Option<R
         .storage_namespace
         .clone()
         .unwrap_or_else(|| run.hr.helm_storage_namespace());
+    // A new chart name counts too under `upgrade.chartNameChangeStrategy: Reinstall`.
+    let reinstall_on_rename = run
+        .hr
+        .spec
+        .upgrade
+        .as_ref()
+        .and_then(|u| u.chart_name_change_strategy)
+        == Some(helmrelease_crds::helmrelease::ChartNameChangeStrategy::Reinstall);
     if cur.name == run.hr.helm_release_name()
         && cur.namespace == run.hr.helm_release_namespace()
         && storage_ns == run.hr.helm_storage_namespace()
+        && !(reinstall_on_rename && cur.chart_name != chart_name)
     {
         return Ok(None);
     }

@@ -16,10 +16,17 @@ fn root() -> PathBuf {
 
 /// The example chart at `version`, as an archive.
 fn chart(work: &Path, version: &str) -> Vec<u8> {
-    let dir = work.join(format!("webapp-{version}"));
+    named_chart(work, "webapp", version)
+}
+
+/// The example chart as `name` at `version`.
+fn named_chart(work: &Path, name: &str, version: &str) -> Vec<u8> {
+    let dir = work.join(format!("{name}-{version}"));
     charts::copy_dir(&root().join("examples/charts/webapp"), &dir).unwrap();
     let meta = std::fs::read_to_string(dir.join("Chart.yaml")).unwrap();
-    let meta = meta.replace("version: 1.2.3", &format!("version: {version}"));
+    let meta = meta
+        .replace("version: 1.2.3", &format!("version: {version}"))
+        .replace("name: webapp", &format!("name: {name}"));
     std::fs::write(dir.join("Chart.yaml"), meta).unwrap();
     // `lookup` sees the cluster, as under helm-controller.
     std::fs::write(
@@ -27,7 +34,7 @@ fn chart(work: &Path, version: &str) -> Vec<u8> {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-lookup\ndata:\n  namespace: {{ dig \"metadata\" \"name\" \"none\" (lookup \"v1\" \"Namespace\" \"\" .Release.Namespace) | quote }}\n  repositories: {{ dig \"items\" (list) (lookup \"source.toolkit.fluxcd.io/v1\" \"HelmRepository\" .Release.Namespace \"\") | len | quote }}\n",
     )
     .unwrap();
-    charts::tgz("webapp", &dir).unwrap()
+    charts::tgz(name, &dir).unwrap()
 }
 
 struct Controller(Child);
@@ -189,6 +196,12 @@ async fn reconciles_helmreleases_end_to_end() {
     let url = charts::repository(&[
         ("webapp", "1.0.0", "2.0", chart(work.path(), "1.0.0")),
         ("webapp", "1.1.0", "2.0", chart(work.path(), "1.1.0")),
+        (
+            "webapp2",
+            "1.0.0",
+            "2.0",
+            named_chart(work.path(), "webapp2", "1.0.0"),
+        ),
     ])
     .unwrap();
     let log = work.path().join("controller.log");
@@ -636,6 +649,49 @@ async fn reconciles_helmreleases_end_to_end() {
     assert!(
         !ns.helm(&["history", "tenant"]).await.ok,
         "tenant release left behind"
+    );
+
+    // upgrade.chartNameChangeStrategy: Reinstall: another chart name uninstalls the release
+    // and installs it anew (revision 1 again); by default it would be an upgrade.
+    let renamed = |chart: &str| {
+        format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: renamed\n  namespace: {n}\nspec:\n  interval: 1m\n  upgrade:\n    chartNameChangeStrategy: Reinstall\n  chart:\n    spec:\n      chart: {chart}\n      version: \"1.0.0\"\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  values:\n    replicaCount: 1\n"
+        )
+    };
+    apply(&ns, &renamed("webapp")).await;
+    wait_for(&ns, "hr/renamed", READY, &log, ready_true).await;
+    apply(&ns, &renamed("webapp2")).await;
+    wait_for(
+        &ns,
+        "hr/renamed",
+        "{.status.history[0].chartName}",
+        &log,
+        |v| v == "webapp2",
+    )
+    .await;
+    wait_for(&ns, "hr/renamed", READY, &log, ready_true).await;
+    let out = ok(
+        "helm history",
+        ns.helm(&["history", "renamed", "-o", "json"]).await,
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let rows: Vec<(i64, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["revision"].as_i64().unwrap(),
+                r["chart"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [(1, "webapp2-1.0.0".to_string())], "reinstalled");
+    ok(
+        "delete",
+        ns.kubectl(
+            &["delete", "hr/renamed", "--wait=true", "--timeout=60s"],
+            None,
+        )
+        .await,
     );
 
     // kubeConfig: the release goes where the Secret's kubeconfig points, as its user. Here
