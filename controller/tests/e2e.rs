@@ -456,6 +456,42 @@ async fn reconciles_helmreleases_end_to_end() {
         "drift correction makes no revision"
     );
 
+    // In `warn` mode drift is reported (Drifted=True, an event), not corrected.
+    apply(
+        &ns,
+        &helmrelease(
+            n,
+            "1.1.0",
+            "  values:\n    replicaCount: 2\n  driftDetection:\n    mode: warn\n",
+        ),
+    )
+    .await;
+    let generation = get(&ns, "hr/web", "{.metadata.generation}").await;
+    wait_for(&ns, "hr/web", "{.status.observedGeneration}", &log, |v| {
+        v == generation
+    })
+    .await;
+    ok(
+        "kubectl scale",
+        ns.kubectl(&["scale", "deploy/web-webapp", "--replicas=4"], None)
+            .await,
+    );
+    annotate(&ns, &["reconcile.fluxcd.io/requestedAt=drift-warn"]).await;
+    wait_for(
+        &ns,
+        "hr/web",
+        "{.status.conditions[?(@.type==\"Drifted\")].status}",
+        &log,
+        |v| v == "True",
+    )
+    .await;
+    assert_eq!(get(&ns, "deploy/web-webapp", "{.spec.replicas}").await, "4");
+    assert_eq!(
+        get(&ns, "hr/web", READY).await,
+        "True",
+        "drift alone is not a failure"
+    );
+
     // A failing upgrade (its Pods never become ready) is rolled back, counted, and once the
     // retries are used up the release is Stalled; resetAt makes it try again.
     let failing = "  values:\n    replicaCount: 2\n    podAnnotations:\n      helmrelease.dev/kwok-fail: \"true\"\n  timeout: 4s\n  upgrade:\n    remediation:\n      retries: 1\n";
