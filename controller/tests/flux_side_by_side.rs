@@ -6,6 +6,12 @@
 //! when a new difference appears and when a known one goes away. Then each controller adopts a
 //! release the other made: no new revision, Ready.
 //!
+//! More scenarios, each in namespaces of its own with a chart repository serving the example
+//! chart at 1.0.0 and 1.1.0, compare the Events about the HelmRelease and the HelmChart too: a
+//! chart bump then a failing upgrade remediated by rollback until Stalled; drift detected and
+//! corrected; and ours started with `--sources=source-controller` next to a source-controller
+//! (install, values upgrade, chart bump).
+//!
 //! Skips unless both the cluster and Flux's binaries are there, or `HELMRELEASE_REQUIRE_CLUSTER`
 //! is set. Run: `TZ=UTC HELMRELEASE_REQUIRE_CLUSTER=1 cargo test -p helmrelease-controller
 //! --test flux_side_by_side`.
@@ -57,7 +63,12 @@ async fn apply(ns: &TestNamespace, yaml: &str) {
 
 /// The HelmRepository and the HelmRelease `web` with `values` (YAML, indented for spec).
 fn resources(ns: &str, url: &str, values: &str) -> String {
-    release(ns, url, "1.2.3", &format!("  timeout: 60s\n  values:\n{values}"))
+    release(
+        ns,
+        url,
+        "1.2.3",
+        &format!("  timeout: 60s\n  values:\n{values}"),
+    )
 }
 
 /// The HelmRepository and the HelmRelease `web` of chart `version`, with `spec` (YAML, indented
@@ -414,7 +425,6 @@ fn assert_differences(stage: &str, names: [&str; 2], a: &Value, b: &Value, known
         .collect();
     let new: Vec<&&str> = paths.iter().filter(|p| !known.contains(p)).collect();
     let gone: Vec<&&str> = known.iter().filter(|p| !paths.contains(p)).collect();
-    if std::env::var_os("SBS_NOFAIL").is_some() { eprintln!("=== {stage}: new {new:?} gone {gone:?}\n{}", shown.join("\n")); return; } // TEMP
     assert!(
         new.is_empty() && gone.is_empty(),
         "{stage}: new differences {new:?}, known ones gone {gone:?}; all differences:\n{}",
@@ -645,7 +655,23 @@ impl Sides {
         }
     }
 
-    fn keep_logs(&self) { if let Some(d) = std::env::var_os("HELMRELEASE_SIDE_BY_SIDE_DUMP") { for e in std::fs::read_dir(self._work.path()).unwrap().flatten() { if e.path().extension().is_some_and(|x| x == "log") { let _ = std::fs::copy(e.path(), PathBuf::from(&d).join(format!("{}-{}", self.flux.name, e.file_name().to_string_lossy()))); } } } } // TEMP
+    /// With HELMRELEASE_SIDE_BY_SIDE_DUMP, the controllers' logs go there too.
+    fn keep_logs(&self) {
+        let Some(dir) = std::env::var_os("HELMRELEASE_SIDE_BY_SIDE_DUMP") else {
+            return;
+        };
+        for entry in std::fs::read_dir(self._work.path()).unwrap().flatten() {
+            if entry.path().extension().is_some_and(|x| x == "log") {
+                let name = entry.file_name();
+                let to = PathBuf::from(&dir).join(format!(
+                    "{}-{}",
+                    self.flux.name,
+                    name.to_string_lossy()
+                ));
+                let _ = std::fs::copy(entry.path(), to);
+            }
+        }
+    }
 
     fn each(&self) -> [(&TestNamespace, &Path); 2] {
         [(&self.flux, &self.flux_log), (&self.ours, &self.ours_log)]
@@ -668,7 +694,9 @@ impl Sides {
     }
 
     /// Compares the two namespaces once their Deployments have settled: what [`observe`]
-    /// sees, the Events about hr/web, and (when there is one) the HelmChart.
+    /// sees, the Events about hr/web, and the HelmChart. The differences must be `known`, with
+    /// [`KNOWN_HELMCHART`] and, when ours downloads from source-controller, its
+    /// `SourceNotReady` event (see [`KNOWN_SOURCES_INSTALL`]).
     async fn compare(&self, stage: &str, revision: i64, known: &[&str]) {
         let mut seen = Vec::new();
         for (ns, log) in self.each() {
@@ -703,7 +731,11 @@ impl Sides {
             );
         }
         self.keep_logs();
-        assert_differences(stage, ["flux", "ours"], &seen[0], &seen[1], known);
+        let mut all = [KNOWN_HELMCHART, known].concat();
+        if self.via_source_controller {
+            all.push("/events/SourceNotReady");
+        }
+        assert_differences(stage, ["flux", "ours"], &seen[0], &seen[1], &all);
     }
 }
 
@@ -726,9 +758,14 @@ async fn settled(ns: &TestNamespace, log: &Path) {
         let (spec, status) = (&d["spec"], &d["status"]);
         let want = &spec["replicas"];
         if status["observedGeneration"] == d["metadata"]["generation"]
-            && ["replicas", "updatedReplicas", "readyReplicas", "availableReplicas"]
-                .iter()
-                .all(|k| status[*k] == *want)
+            && [
+                "replicas",
+                "updatedReplicas",
+                "readyReplicas",
+                "availableReplicas",
+            ]
+            .iter()
+            .all(|k| status[*k] == *want)
             && status.get("unavailableReplicas").is_none()
         {
             return;
@@ -773,7 +810,13 @@ async fn events(ns: &TestNamespace) -> Value {
             .or(e["metadata"]["creationTimestamp"].as_str())
             .unwrap_or_default()
             .to_string();
-        (t, e["metadata"]["name"].as_str().unwrap_or_default().to_string())
+        (
+            t,
+            e["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
     };
     items.sort_by_key(when);
     let mut events = serde_json::Map::new();
@@ -820,15 +863,90 @@ async fn wait_stalled(ns: &TestNamespace, log: &Path, reason: &str) -> Value {
     .await
 }
 
-/// Differences after installing chart 1.0.0 (the Events included).
+/// In every scenario below, on top of its own list: Flux's helm-controller records a Normal
+/// Event `HelmChartCreated` ("Created HelmChart/NS/NS-web with SourceRef
+/// 'HelmRepository/NS/charts'"; HelmChartTemplate.Reconcile records it as `EventTypeTrace`,
+/// which Flux's event recorder keeps as a Normal Kubernetes Event), ours records none; and the
+/// HelmChart's spec.interval is Flux's "1h0m0s" (a metav1.Duration, formatted by Go), ours
+/// "1h" (the HelmRelease's text, copied).
+const KNOWN_HELMCHART: &[&str] = &["/events/HelmChartCreated", "/helmChart/spec/interval"];
+
+/// After a change of the chart's version Flux also records `HelmChartConfigured`
+/// ("Configured HelmChart/NS/NS-web with SourceRef 'HelmRepository/NS/charts'"); ours none.
+const KNOWN_HELMCHART_CHANGED: &str = "/events/HelmChartConfigured";
+
+/// Differences after installing chart 1.0.0 (the Events and HelmChart included): only
+/// [`KNOWN_HELMCHART`].
 const KNOWN_BUMP_INSTALL: &[&str] = &[];
 
 /// Differences after the chart's version went from 1.0.0 to 1.1.0.
-const KNOWN_BUMP: &[&str] = &[];
+const KNOWN_BUMP: &[&str] = &[KNOWN_HELMCHART_CHANGED];
 
-/// Differences once a failing upgrade was rolled back, retried, rolled back again and the
-/// release Stalled (RetriesExceeded).
-const KNOWN_FAILING: &[&str] = &[];
+/// Differences once a failing upgrade (timeout 5s, Pods never ready) was rolled back, retried,
+/// rolled back again and the release Stalled (RetriesExceeded, "Failed to upgrade after 2
+/// attempt(s)" in both, upgradeFailures 2 in both).
+///
+/// Most come from one cause: Flux waits with a kstatus poller that looks every 5 s
+/// (internal/action/wait.go, `Interval: 5 * time.Second`, "copied from kustomize-controller"),
+/// so with a 5 s timeout it looks once, right after applying, when the Deployment has not yet
+/// observed its new generation, and then runs out of time: its rollback to the healthy release
+/// fails too ("client rate limiter Wait returned an error: rate: Wait(n=1) would exceed context
+/// deadline", then "timeout waiting for: [Deployment/NS/web-webapp status: 'InProgress']").
+/// Ours looks more often and its rollbacks succeed within the 5 s. So the releases are, Flux's:
+/// v3 upgrade failed, v4 rollback failed, v5 rollback to 2 deployed (the next reconcile retries
+/// the remediation, and the Deployment is ready by then), v6 upgrade failed, v7 rollback
+/// failed; ours: v3 upgrade failed, v4 rollback to 2 superseded, v5 upgrade failed, v6
+/// rollback to 4 deployed (with maxHistory 5, Flux keeps v3..v7, ours v2..v6). Status:
+/// failures Flux 4, ours 2; Ready and Remediated Flux RollbackFailed (False), ours
+/// RollbackSucceeded (Remediated True); history and the RollbackFailed / RollbackSucceeded#2
+/// Events follow.
+///
+/// Then the text of a failed wait: Flux's (fluxcd/pkg/ssa WaitForSet) "timeout waiting for:
+/// [Deployment/NS/web-webapp status: 'InProgress']", ours "resource Deployment/NS/web-webapp
+/// not ready. status: InProgress, message: Pending termination: 1\ncontext deadline exceeded"
+/// (v3's description, the Released condition, the UpgradeFailed Events); Flux's failure Events
+/// also end with "\n\nLast Helm logs:\n\n" and Helm's log lines (reconcile/release.go).
+///
+/// And the `helm.toolkit.fluxcd.io/token` of the RollbackSucceeded Event: Flux's is the digest
+/// of the HelmRelease's values (the failing ones, as in lastAttemptedConfigDigest;
+/// rollback_remediation.go `DigestValues(req.Values)`), ours the config digest of the release
+/// rolled back to.
+const KNOWN_FAILING: &[&str] = &[
+    KNOWN_HELMCHART_CHANGED,
+    // The 5 s poll: releases, status, Events.
+    "/events/RollbackFailed",
+    "/events/RollbackFailed#2",
+    "/events/RollbackSucceeded#2",
+    "/releases/v2",
+    "/releases/v4/labels/status",
+    "/releases/v4/release/info/description",
+    "/releases/v4/release/info/status",
+    "/releases/v5/labels/status",
+    "/releases/v5/release/config/podAnnotations",
+    "/releases/v5/release/info/description",
+    "/releases/v5/release/info/status",
+    "/releases/v5/release/manifest",
+    "/releases/v6/labels/status",
+    "/releases/v6/release/config/podAnnotations",
+    "/releases/v6/release/info/description",
+    "/releases/v6/release/info/status",
+    "/releases/v6/release/manifest",
+    "/releases/v7",
+    "/status/conditions/1/message",
+    "/status/conditions/1/reason",
+    "/status/conditions/3/message",
+    "/status/conditions/3/reason",
+    "/status/conditions/3/status",
+    "/status/failures",
+    "/status/history",
+    // The text of a failed wait, and Flux's "Last Helm logs".
+    "/events/UpgradeFailed/message",
+    "/events/UpgradeFailed#2/message",
+    "/releases/v3/release/info/description",
+    "/status/conditions/2/message",
+    // The rollback Event's token.
+    "/events/RollbackSucceeded/annotations/helm.toolkit.fluxcd.io/token",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chart_bump_then_failing_upgrade_remediated() {
@@ -858,11 +976,20 @@ async fn chart_bump_then_failing_upgrade_remediated() {
     sides.compare("failing upgrade", 6, KNOWN_FAILING).await;
 }
 
-/// Differences after installing with drift detection enabled.
-const KNOWN_DRIFT_INSTALL: &[&str] = &[];
+/// Differences after installing with drift detection enabled: the Drifted condition's message
+/// (status/conditions/1: NoDriftDetected in both) is Flux's "No drift detected against the
+/// cluster state" (reconcile/atomic_release.go), ours "No drift detected".
+const KNOWN_DRIFT_INSTALL: &[&str] = &["/status/conditions/1/message"];
 
-/// Differences once the scaled Deployment was put back by a requested reconcile.
-const KNOWN_DRIFT: &[&str] = &[];
+/// Differences once the scaled Deployment was put back by a requested reconcile (replicas 1
+/// again, no new revision, DriftDetected's Warning with the same message in both): the Drifted
+/// condition's message as at the install, and the DriftCorrected Event's change list: Flux's
+/// is fluxcd/pkg/ssa's ChangeSet ("Deployment/NS/web-webapp configured"), ours
+/// "Deployment NS/web-webapp (apps/v1) updated".
+const KNOWN_DRIFT: &[&str] = &[
+    "/events/DriftCorrected/message",
+    "/status/conditions/1/message",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_detected_and_corrected() {
@@ -891,14 +1018,19 @@ async fn drift_detected_and_corrected() {
 }
 
 /// Differences after the install when ours downloads the chart from the HelmChart
-/// source-controller made (`--sources=source-controller`).
+/// source-controller made (`--sources=source-controller`), the HelmChart's status included:
+/// besides [`KNOWN_HELMCHART`], ours records a Warning Event `SourceNotReady` ("HelmChart
+/// 'NS/NS-web' is not ready: no artifact yet") when its first reconcile finds the new HelmChart
+/// without an artifact; Flux marks Ready False with reason SourceNotReady and only logs it
+/// (helmrelease_controller.go, "Do not requeue immediately"). `Sides::compare` adds it.
 const KNOWN_SOURCES_INSTALL: &[&str] = &[];
 
 /// Differences after a values upgrade, the same way.
 const KNOWN_SOURCES_UPGRADE: &[&str] = &[];
 
-/// Differences after a chart bump, the same way (once ours was asked to reconcile again).
-const KNOWN_SOURCES_BUMP: &[&str] = &[];
+/// Differences after a chart bump, the same way (once ours was asked to reconcile again, see
+/// [`KNOWN_SOURCES_STALE_AFTER_BUMP`]).
+const KNOWN_SOURCES_BUMP: &[&str] = &[KNOWN_HELMCHART_CHANGED];
 
 /// Whether ours, right after the chart bump, is Ready on the old chart: Flux's is not (it
 /// waits until the HelmChart's observedGeneration is its generation, `isReady` in
@@ -940,10 +1072,15 @@ async fn ours_with_source_controller_agrees() {
     );
     sides.apply("1.1.0", spec).await;
     wait_revision(&sides.flux, &sides.flux_log, revision).await;
-    let ours_hr = wait_hr(&sides.ours, &sides.ours_log, "Ready at its generation", |hr| {
-        hr["status"]["observedGeneration"] == hr["metadata"]["generation"]
-            && ready(hr).is_some_and(|c| c["status"] == "True")
-    })
+    let ours_hr = wait_hr(
+        &sides.ours,
+        &sides.ours_log,
+        "Ready at its generation",
+        |hr| {
+            hr["status"]["observedGeneration"] == hr["metadata"]["generation"]
+                && ready(hr).is_some_and(|c| c["status"] == "True")
+        },
+    )
     .await;
     let chart = format!("helmchart/{}-web", sides.ours.name);
     let deadline = Instant::now() + Duration::from_secs(60);
