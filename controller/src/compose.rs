@@ -7,6 +7,7 @@ use crate::Error;
 use crate::reconcile::Context;
 use helmrelease_action::Desired;
 use helmrelease_crds::helmrelease::HelmRelease;
+use helmrelease_flux::artifact::{self, Artifact};
 use helmrelease_flux::reader::{ObjectKind, referenced_objects};
 use helmrelease_flux::{ChartOptions, Inputs, MemoryReader, ReleaseLocation, desired, digest};
 use kube::ResourceExt;
@@ -205,66 +206,11 @@ pub async fn load(ctx: &Context, hr: &HelmRelease) -> Result<Loaded, Failure> {
     })
 }
 
-/// A chart archive published by source-controller, digest-checked.
-#[derive(Debug, Clone)]
-pub struct Artifact {
-    /// Where it was downloaded from.
-    pub url: String,
-    /// The archive.
-    pub data: std::sync::Arc<Vec<u8>>,
-    /// For an OCIRepository: the manifest digest, which goes into the chart version as build
-    /// metadata and into the snapshot as `ociDigest`, as helm-controller does.
-    pub oci_digest: Option<String>,
-}
-
-impl Artifact {
-    /// The chart in the archive.
-    fn chart(&self) -> Result<helmrelease_flux::LoadedChart, Failure> {
-        let mut chart = helmrelease_helm::chart::load_archive(&self.data).map_err(|e| {
-            Failure::Artifact(format!("failed to load chart from {}: {e}", self.url))
-        })?;
-        if let Some(digest) = &self.oci_digest {
-            let hex = digest.split_once(':').map_or(digest.as_str(), |(_, h)| h);
-            let short = hex.get(..12).unwrap_or(hex);
-            chart.metadata.version = format!("{}+{short}", chart.metadata.version);
-        }
-        Ok(helmrelease_flux::LoadedChart {
-            chart,
-            // The artifact's address stands in for where the chart was read.
-            reference: helmrelease_flux::ChartReference::Local(self.url.clone().into()),
-            oci_digest: self.oci_digest.clone(),
-        })
-    }
-}
-
-/// Largest chart archive accepted from source-controller.
-const MAX_ARTIFACT: u64 = 100 << 20;
-
-/// The artifact source-controller published for the HelmRelease's chart: the generated
-/// HelmChart's, or the `chartRef` HelmChart's or OCIRepository's; downloaded and checked
-/// against its digest, as helm-controller does. `SOURCE_CONTROLLER_LOCALHOST` replaces the
-/// host of its URL, for a controller running outside the cluster.
+/// The artifact source-controller published for the HelmRelease's chart (see
+/// `helmrelease_flux::artifact`), fetched off the async runtime.
 async fn artifact(ctx: &Context, hr: &HelmRelease) -> Result<Artifact, Failure> {
     let own = hr.namespace().unwrap_or_default();
-    let (kind, ns, name) = if let Some((ns, name)) = crate::helmchart::chart_ref(hr) {
-        (ObjectKind::HelmChart, ns, name)
-    } else if let Some(r) = &hr.spec.chart_ref {
-        let ns = r.namespace.clone().unwrap_or_else(|| own.clone());
-        let kind = match r.kind {
-            helmrelease_crds::helmrelease::ChartRefKind::HelmChart => ObjectKind::HelmChart,
-            helmrelease_crds::helmrelease::ChartRefKind::OCIRepository => ObjectKind::OCIRepository,
-            helmrelease_crds::helmrelease::ChartRefKind::ExternalArtifact => {
-                return Err(Failure::Artifact(
-                    "ExternalArtifact chart sources are not supported yet".into(),
-                ));
-            }
-        };
-        (kind, ns, r.name.clone())
-    } else {
-        return Err(Failure::Artifact(
-            "either chart or chartRef must be set".into(),
-        ));
-    };
+    let (kind, ns, name) = artifact::source_of(hr).map_err(|e| Failure::Artifact(e.to_string()))?;
     if ctx.settings.no_cross_namespace_refs && ns != own {
         return Err(Failure::AccessDenied(format!(
             "cannot access {} {ns}/{name}: cross-namespace references are not allowed",
@@ -280,84 +226,12 @@ async fn artifact(ctx: &Context, hr: &HelmRelease) -> Result<Artifact, Failure> 
                 kind.kind()
             ))
         })?;
-    let ready = source
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"));
-    let url = source
-        .pointer("/status/artifact/url")
-        .and_then(Value::as_str)
-        .filter(|u| !u.is_empty());
-    let (Some(url), true) = (url, ready.is_some_and(|r| r["status"] == "True")) else {
-        let why = ready
-            .and_then(|r| r["message"].as_str())
-            .unwrap_or("no artifact yet");
-        return Err(Failure::SourceNotReady(format!(
-            "{} '{ns}/{name}' is not ready: {why}",
-            kind.kind()
-        )));
-    };
-    let digest = source
-        .pointer("/status/artifact/digest")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let url = match std::env::var("SOURCE_CONTROLLER_LOCALHOST") {
-        Ok(host) if !host.is_empty() => replace_host(url, &host),
-        _ => url.to_string(),
-    };
-    let oci_digest = (kind == ObjectKind::OCIRepository)
-        .then(|| {
-            source
-                .pointer("/status/artifact/revision")
-                .and_then(Value::as_str)
-        })
-        .flatten()
-        .and_then(|r| r.split_once('@').map(|(_, d)| d.to_string()));
-    let fetched_url = url.clone();
-    let data = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, Failure> {
-        let client = helmrelease_sources::http::Client::new(Default::default())
-            .map_err(|e| Failure::Artifact(e.to_string()))?;
-        let response = client
-            .get(&helmrelease_sources::http::Request::get(
-                &fetched_url,
-                MAX_ARTIFACT,
-            ))
-            .map_err(|e| {
-                Failure::Artifact(format!(
-                    "failed to download artifact from {fetched_url}: {e}"
-                ))
-            })?;
-        if response.status != 200 {
-            return Err(Failure::Artifact(format!(
-                "failed to download artifact from {fetched_url}: status {}",
-                response.status
-            )));
-        }
-        Ok(response.body)
-    })
-    .await
-    .map_err(|e| Failure::Artifact(e.to_string()))??;
-    let computed = digest::sha256_digest(&data);
-    if !digest.is_empty() && computed != digest {
-        return Err(Failure::Artifact(format!(
-            "failed to verify artifact from {url}: computed digest doesn't match '{digest}'"
-        )));
-    }
-    Ok(Artifact {
-        url,
-        data: std::sync::Arc::new(data),
-        oci_digest,
-    })
-}
-
-/// `url` with its `host:port` replaced.
-fn replace_host(url: &str, host: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let path = rest.find('/').map_or("", |i| &rest[i..]);
-    format!("{scheme}://{host}{path}")
+    let published =
+        artifact::published(kind, &source).map_err(|e| Failure::SourceNotReady(e.to_string()))?;
+    tokio::task::spawn_blocking(move || artifact::download(&published))
+        .await
+        .map_err(|e| Failure::Artifact(e.to_string()))?
+        .map_err(|e| Failure::Artifact(e.to_string()))
 }
 
 /// What loading learned, in `Send` form.
@@ -377,7 +251,7 @@ fn inputs(
     artifact: Option<&Artifact>,
 ) -> Result<(Inputs, serde_json::Map<String, Value>), Failure> {
     let chart = match artifact {
-        Some(a) => a.chart()?,
+        Some(a) => a.chart().map_err(|e| Failure::Artifact(e.to_string()))?,
         None => helmrelease_flux::load_chart(reader, hr, options)
             .map_err(|e| Failure::Artifact(e.to_string()))?,
     };
@@ -491,21 +365,4 @@ pub fn to_action(
         crds: rendered.crds.clone(),
         notes: rendered.notes.clone(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn source_controller_localhost_replaces_only_the_host() {
-        assert_eq!(
-            replace_host(
-                "http://source-controller.flux-system.svc.cluster.local./helmchart/apps/web/webapp-1.0.0.tgz",
-                "localhost:9090"
-            ),
-            "http://localhost:9090/helmchart/apps/web/webapp-1.0.0.tgz"
-        );
-        assert_eq!(replace_host("not a url", "x"), "not a url");
-    }
 }

@@ -149,6 +149,18 @@ pub fn load_chart(
             (spec, source_ns)
         }
     };
+    if spec.kind != ChartSourceKind::HelmRepository {
+        // A chart in a Git repository or a bucket: what source-controller built from it.
+        return crate::artifact::fetch(reader, hr)
+            .and_then(|a| a.chart())
+            .map_err(|e| {
+                Error::Unsupported(format!(
+                    "the chart comes from a {} path ({}), read from the artifact source-controller publishes, which failed ({e}); pass the chart folder with --chart PATH",
+                    kind_label(spec.kind),
+                    spec.chart
+                ))
+            });
+    }
     helm_repository_chart(reader, spec, &source_ns, options)
 }
 

@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod artifact;
 pub mod chart;
 pub mod desired;
 pub mod digest;
