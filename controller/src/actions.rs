@@ -186,6 +186,15 @@ fn meta_of(snapshot: Option<&Snapshot>, loaded: &Loaded) -> Meta {
     }
 }
 
+/// A rollback's event annotations: the target's chart, but the token of the values the
+/// HelmRelease asks for now, as helm-controller writes them.
+fn rollback_meta(target: Option<&Snapshot>, loaded: &Loaded) -> Meta {
+    Meta {
+        token: Some(loaded.config_digest.clone()),
+        ..meta_of(target, loaded)
+    }
+}
+
 fn names(s: Option<&Snapshot>) -> (String, String) {
     s.map(|s| {
         (
@@ -333,7 +342,7 @@ pub async fn conclude(
                         hr,
                         "RollbackFailed",
                         &message,
-                        meta_of(ran.target.as_ref(), loaded),
+                        rollback_meta(ran.target.as_ref(), loaded),
                     )
                     .await;
                 if !wrote {
@@ -349,7 +358,7 @@ pub async fn conclude(
                     hr,
                     "RollbackSucceeded",
                     &message,
-                    meta_of(ran.target.as_ref(), loaded),
+                    rollback_meta(ran.target.as_ref(), loaded),
                 )
                 .await;
             Ok(())

@@ -188,16 +188,17 @@ pub async fn correct(
             continue;
         };
         match applier.apply(desired, &object.key.namespace).await {
+            // As the resource manager's change set: `Kind/ns/name created|configured`.
             Ok(_) => done.push(format!(
                 "{} {}",
-                object.key,
+                resource_name(&object.key),
                 if object.state == DriftState::Missing {
                     "created"
                 } else {
-                    "updated"
+                    "configured"
                 }
             )),
-            Err(e) => failed.push(format!("{}: {e}", object.key)),
+            Err(e) => failed.push(format!("{}: {e}", resource_name(&object.key))),
         }
     }
     if failed.is_empty() {

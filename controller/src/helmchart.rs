@@ -52,7 +52,8 @@ pub fn build(hr: &HelmRelease) -> Option<Value> {
     let mut out_spec = json!({
         "chart": spec.chart,
         "sourceRef": {"kind": spec.source_ref.kind, "name": spec.source_ref.name},
-        "interval": spec.interval.clone().unwrap_or_else(|| hr.spec.interval.clone()),
+        // A metav1.Duration, written as Go prints durations ("1h0m0s").
+        "interval": go_interval(spec.interval.as_deref().unwrap_or(&hr.spec.interval)),
     });
     let optional = [
         ("version", serde_json::to_value(&spec.version).ok()),
@@ -78,6 +79,10 @@ pub fn build(hr: &HelmRelease) -> Option<Value> {
         "metadata": metadata,
         "spec": out_spec,
     }))
+}
+
+fn go_interval(text: &str) -> String {
+    crate::spec::parse_duration(text).map_or_else(|| text.to_string(), crate::spec::go_duration)
 }
 
 fn api(ctx: &Context, namespace: &str) -> Api<DynamicObject> {
@@ -114,12 +119,50 @@ pub async fn reconcile(ctx: &Context, hr: &HelmRelease) -> Result<Option<String>
         return Ok(None);
     };
     let (ns, name) = chart_ref(hr).unwrap_or_default();
+    let api = api(ctx, &ns);
+    let before = api
+        .get_opt(&name)
+        .await
+        .map_err(|e| Error::Kube(format!("reading HelmChart {ns}/{name}: {e}")))?
+        .and_then(|o| serde_json::to_value(o).ok());
     let params = PatchParams::apply(&ctx.settings.field_manager).force();
-    api(ctx, &ns)
-        .patch(&name, &params, &Patch::Apply(&chart))
+    api.patch(&name, &params, &Patch::Apply(&chart))
         .await
         .map_err(|e| Error::Kube(format!("failed to run server-side apply: {e}")))?;
+    if let Some((reason, verb)) = change_of(before.as_ref(), &chart) {
+        let message = format!(
+            "{verb} HelmChart/{ns}/{name} with SourceRef '{}/{ns}/{}'",
+            chart["spec"]["sourceRef"]["kind"]
+                .as_str()
+                .unwrap_or_default(),
+            chart["spec"]["sourceRef"]["name"]
+                .as_str()
+                .unwrap_or_default()
+        );
+        ctx.events
+            .normal(hr, reason, &message, crate::events::Meta::default())
+            .await;
+    }
     Ok(wanted)
+}
+
+/// Whether applying `desired` over `before` created or changed the HelmChart, as the event
+/// helm-controller records says it (`HelmChartCreated`, `HelmChartConfigured`).
+fn change_of(before: Option<&Value>, desired: &Value) -> Option<(&'static str, &'static str)> {
+    let Some(before) = before else {
+        return Some(("HelmChartCreated", "Created"));
+    };
+    let differs = |pointer: &str| {
+        let want = desired.pointer(pointer);
+        want.is_some_and(|w| match (w, before.pointer(pointer)) {
+            (Value::Object(w), Some(Value::Object(h))) => {
+                w.iter().any(|(k, v)| h.get(k) != Some(v))
+            }
+            (w, h) => Some(w) != h,
+        })
+    };
+    (differs("/spec") || differs("/metadata/labels") || differs("/metadata/annotations"))
+        .then_some(("HelmChartConfigured", "Configured"))
 }
 
 /// In-process sources: record on the HelmChart that its chart was pulled, as
@@ -228,10 +271,28 @@ mod tests {
                     "chart": "webapp",
                     "version": "1.x",
                     "sourceRef": {"kind": "HelmRepository", "name": "charts"},
-                    "interval": "10m",
+                    "interval": "10m0s",
                     "valuesFiles": ["values-prod.yaml"],
                 },
             }))
+        );
+        let built = build(&hr).unwrap_or_default();
+        assert_eq!(
+            change_of(None, &built),
+            Some(("HelmChartCreated", "Created"))
+        );
+        let mut stored = built.clone();
+        stored["spec"]["suspend"] = json!(false);
+        stored["metadata"]["labels"]["other"] = json!("x");
+        assert_eq!(
+            change_of(Some(&stored), &built),
+            None,
+            "defaults and extra labels are no change"
+        );
+        stored["spec"]["version"] = json!("2.x");
+        assert_eq!(
+            change_of(Some(&stored), &built),
+            Some(("HelmChartConfigured", "Configured"))
         );
         hr.spec.chart = None;
         assert_eq!(build(&hr), None);

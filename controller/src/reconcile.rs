@@ -350,14 +350,17 @@ async fn reconcile_release(run: &mut Run, ctx: &Context) -> Result<Requeue, Erro
         Ok(l) => l,
         Err(failure) => {
             run.mark_ready_false(failure.reason(), &failure.to_string());
-            ctx.events
-                .warning(
-                    &run.hr,
-                    failure.reason(),
-                    &failure.to_string(),
-                    Meta::default(),
-                )
-                .await;
+            // As helm-controller: a source not ready yet is a condition, not an event.
+            if !matches!(failure, compose::Failure::SourceNotReady(_)) {
+                ctx.events
+                    .warning(
+                        &run.hr,
+                        failure.reason(),
+                        &failure.to_string(),
+                        Meta::default(),
+                    )
+                    .await;
+            }
             return match failure {
                 compose::Failure::AccessDenied(m) => {
                     run.conditions.mark_stalled("AccessDenied", &m);
@@ -679,7 +682,7 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
                         run.conditions.mark_false(
                             conditions::DRIFTED,
                             "NoDriftDetected",
-                            "No drift detected",
+                            "No drift detected against the cluster state",
                         );
                     }
                     Err(e) => return Err(Outcome::Error(e)),

@@ -8,6 +8,9 @@ use crate::{Error, Settings};
 use futures::StreamExt;
 use helmrelease_action::Cancel;
 use helmrelease_crds::helmrelease::HelmRelease;
+use helmrelease_crds::source::HelmChart;
+use helmrelease_crds::source::oci_v1::OCIRepository;
+use helmrelease_flux::reader::ObjectKind;
 use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
@@ -182,6 +185,42 @@ fn referencing(
         .collect()
 }
 
+/// What of a source matters to its HelmReleases: its artifact and whether it caught up.
+fn artifact_revision<K: kube::Resource + serde::Serialize>(source: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let value = serde_json::to_value(source).ok()?;
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for pointer in [
+        "/status/artifact/revision",
+        "/status/artifact/digest",
+        "/status/observedGeneration",
+    ] {
+        value
+            .pointer(pointer)
+            .map(|v| v.to_string())
+            .hash(&mut hasher);
+    }
+    Some(hasher.finish())
+}
+
+/// HelmReleases whose chart artifact is the source `kind` `namespace/name`.
+fn using_source(
+    store: &Store<HelmRelease>,
+    kind: ObjectKind,
+    namespace: &str,
+    name: &str,
+) -> Vec<ObjectRef<HelmRelease>> {
+    store
+        .state()
+        .iter()
+        .filter(|hr| {
+            helmrelease_flux::artifact::source_of(hr)
+                .is_ok_and(|(k, ns, n)| k == kind && ns == namespace && n == name)
+        })
+        .map(|hr| ObjectRef::from_obj(hr.as_ref()))
+        .collect()
+}
+
 /// What makes a HelmRelease worth reconciling again: its generation, the reconcile-request
 /// annotations, and deletion.
 fn trigger(hr: &HelmRelease) -> Option<u64> {
@@ -308,6 +347,42 @@ pub async fn run(config: kube::Config, options: Options) -> Result<(), Error> {
                 "Secret",
                 &s.namespace().unwrap_or_default(),
                 &s.name_any(),
+            )
+        });
+    // A source's new artifact (a chart bump, a Git commit) brings its HelmReleases back, as
+    // helm-controller's watch on artifact revisions does.
+    let (s3, s4) = (store.clone(), store.clone());
+    let (charts, ocis): (Api<HelmChart>, Api<OCIRepository>) = if options.all_namespaces {
+        (Api::all(client.clone()), Api::all(client.clone()))
+    } else {
+        (
+            Api::namespaced(client.clone(), &options.namespace),
+            Api::namespaced(client.clone(), &options.namespace),
+        )
+    };
+    let chart_events = watcher(charts, watcher::Config::default())
+        .default_backoff()
+        .touched_objects()
+        .predicate_filter(artifact_revision, Default::default());
+    let oci_events = watcher(ocis, watcher::Config::default())
+        .default_backoff()
+        .touched_objects()
+        .predicate_filter(artifact_revision, Default::default());
+    let controller = controller
+        .watches_stream(chart_events, move |c: HelmChart| {
+            using_source(
+                &s3,
+                ObjectKind::HelmChart,
+                &c.namespace().unwrap_or_default(),
+                &c.name_any(),
+            )
+        })
+        .watches_stream(oci_events, move |o: OCIRepository| {
+            using_source(
+                &s4,
+                ObjectKind::OCIRepository,
+                &o.namespace().unwrap_or_default(),
+                &o.name_any(),
             )
         });
     let timeout = options.graceful_shutdown_timeout;

@@ -695,8 +695,7 @@ impl Sides {
 
     /// Compares the two namespaces once their Deployments have settled: what [`observe`]
     /// sees, the Events about hr/web, and the HelmChart. The differences must be `known`, with
-    /// [`KNOWN_HELMCHART`] and, when ours downloads from source-controller, its
-    /// `SourceNotReady` event (see [`KNOWN_SOURCES_INSTALL`]).
+    /// [`KNOWN_HELMCHART`].
     async fn compare(&self, stage: &str, revision: i64, known: &[&str]) {
         let mut seen = Vec::new();
         for (ns, log) in self.each() {
@@ -731,10 +730,7 @@ impl Sides {
             );
         }
         self.keep_logs();
-        let mut all = [KNOWN_HELMCHART, known].concat();
-        if self.via_source_controller {
-            all.push("/events/SourceNotReady");
-        }
+        let all = [KNOWN_HELMCHART, known].concat();
         assert_differences(stage, ["flux", "ours"], &seen[0], &seen[1], &all);
     }
 }
@@ -863,24 +859,17 @@ async fn wait_stalled(ns: &TestNamespace, log: &Path, reason: &str) -> Value {
     .await
 }
 
-/// In every scenario below, on top of its own list: Flux's helm-controller records a Normal
-/// Event `HelmChartCreated` ("Created HelmChart/NS/NS-web with SourceRef
-/// 'HelmRepository/NS/charts'"; HelmChartTemplate.Reconcile records it as `EventTypeTrace`,
-/// which Flux's event recorder keeps as a Normal Kubernetes Event), ours records none; and the
-/// HelmChart's spec.interval is Flux's "1h0m0s" (a metav1.Duration, formatted by Go), ours
-/// "1h" (the HelmRelease's text, copied).
-const KNOWN_HELMCHART: &[&str] = &["/events/HelmChartCreated", "/helmChart/spec/interval"];
+/// In every scenario below, on top of its own list (now none). Fixed: ours recorded no
+/// `HelmChartCreated` / `HelmChartConfigured` Events ("Created HelmChart/NS/NS-web with
+/// SourceRef 'HelmRepository/NS/charts'"), and copied the HelmRelease's "1h" into the
+/// HelmChart's spec.interval where Flux writes Go's "1h0m0s".
+const KNOWN_HELMCHART: &[&str] = &[];
 
-/// After a change of the chart's version Flux also records `HelmChartConfigured`
-/// ("Configured HelmChart/NS/NS-web with SourceRef 'HelmRepository/NS/charts'"); ours none.
-const KNOWN_HELMCHART_CHANGED: &str = "/events/HelmChartConfigured";
-
-/// Differences after installing chart 1.0.0 (the Events and HelmChart included): only
-/// [`KNOWN_HELMCHART`].
+/// Differences after installing chart 1.0.0 (the Events and HelmChart included).
 const KNOWN_BUMP_INSTALL: &[&str] = &[];
 
 /// Differences after the chart's version went from 1.0.0 to 1.1.0.
-const KNOWN_BUMP: &[&str] = &[KNOWN_HELMCHART_CHANGED];
+const KNOWN_BUMP: &[&str] = &[];
 
 /// Differences once a failing upgrade (timeout 5s, Pods never ready) was rolled back, retried,
 /// rolled back again and the release Stalled (RetriesExceeded, "Failed to upgrade after 2
@@ -907,12 +896,10 @@ const KNOWN_BUMP: &[&str] = &[KNOWN_HELMCHART_CHANGED];
 /// (v3's description, the Released condition, the UpgradeFailed Events); Flux's failure Events
 /// also end with "\n\nLast Helm logs:\n\n" and Helm's log lines (reconcile/release.go).
 ///
-/// And the `helm.toolkit.fluxcd.io/token` of the RollbackSucceeded Event: Flux's is the digest
-/// of the HelmRelease's values (the failing ones, as in lastAttemptedConfigDigest;
-/// rollback_remediation.go `DigestValues(req.Values)`), ours the config digest of the release
-/// rolled back to.
+/// Fixed: the `helm.toolkit.fluxcd.io/token` of the RollbackSucceeded Event is, as Flux's, the
+/// digest of the HelmRelease's values (rollback_remediation.go `DigestValues(req.Values)`);
+/// ours was the config digest of the release rolled back to.
 const KNOWN_FAILING: &[&str] = &[
-    KNOWN_HELMCHART_CHANGED,
     // The 5 s poll: releases, status, Events.
     "/events/RollbackFailed",
     "/events/RollbackFailed#2",
@@ -944,8 +931,6 @@ const KNOWN_FAILING: &[&str] = &[
     "/events/UpgradeFailed#2/message",
     "/releases/v3/release/info/description",
     "/status/conditions/2/message",
-    // The rollback Event's token.
-    "/events/RollbackSucceeded/annotations/helm.toolkit.fluxcd.io/token",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -976,20 +961,15 @@ async fn chart_bump_then_failing_upgrade_remediated() {
     sides.compare("failing upgrade", 6, KNOWN_FAILING).await;
 }
 
-/// Differences after installing with drift detection enabled: the Drifted condition's message
-/// (status/conditions/1: NoDriftDetected in both) is Flux's "No drift detected against the
-/// cluster state" (reconcile/atomic_release.go), ours "No drift detected".
-const KNOWN_DRIFT_INSTALL: &[&str] = &["/status/conditions/1/message"];
+/// Differences after installing with drift detection enabled. Fixed: ours said "No drift
+/// detected" where Flux says "No drift detected against the cluster state".
+const KNOWN_DRIFT_INSTALL: &[&str] = &[];
 
 /// Differences once the scaled Deployment was put back by a requested reconcile (replicas 1
-/// again, no new revision, DriftDetected's Warning with the same message in both): the Drifted
-/// condition's message as at the install, and the DriftCorrected Event's change list: Flux's
-/// is fluxcd/pkg/ssa's ChangeSet ("Deployment/NS/web-webapp configured"), ours
-/// "Deployment NS/web-webapp (apps/v1) updated".
-const KNOWN_DRIFT: &[&str] = &[
-    "/events/DriftCorrected/message",
-    "/status/conditions/1/message",
-];
+/// again, no new revision, DriftDetected's Warning with the same message in both). Fixed: the
+/// DriftCorrected Event's change list was ours ("Deployment NS/web-webapp (apps/v1)
+/// updated"), not fluxcd/pkg/ssa's ChangeSet ("Deployment/NS/web-webapp configured").
+const KNOWN_DRIFT: &[&str] = &[];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drift_detected_and_corrected() {
@@ -1018,11 +998,9 @@ async fn drift_detected_and_corrected() {
 }
 
 /// Differences after the install when ours downloads the chart from the HelmChart
-/// source-controller made (`--sources=source-controller`), the HelmChart's status included:
-/// besides [`KNOWN_HELMCHART`], ours records a Warning Event `SourceNotReady` ("HelmChart
-/// 'NS/NS-web' is not ready: no artifact yet") when its first reconcile finds the new HelmChart
-/// without an artifact; Flux marks Ready False with reason SourceNotReady and only logs it
-/// (helmrelease_controller.go, "Do not requeue immediately"). `Sides::compare` adds it.
+/// source-controller made (`--sources=source-controller`), the HelmChart's status included.
+/// Fixed: ours recorded a Warning Event `SourceNotReady` when its first reconcile found the
+/// new HelmChart without an artifact; Flux only marks Ready False and logs it.
 const KNOWN_SOURCES_INSTALL: &[&str] = &[];
 
 /// Differences after a values upgrade, the same way.
@@ -1030,14 +1008,12 @@ const KNOWN_SOURCES_UPGRADE: &[&str] = &[];
 
 /// Differences after a chart bump, the same way (once ours was asked to reconcile again, see
 /// [`KNOWN_SOURCES_STALE_AFTER_BUMP`]).
-const KNOWN_SOURCES_BUMP: &[&str] = &[KNOWN_HELMCHART_CHANGED];
+const KNOWN_SOURCES_BUMP: &[&str] = &[];
 
-/// Whether ours, right after the chart bump, is Ready on the old chart: Flux's is not (it
-/// waits until the HelmChart's observedGeneration is its generation, `isReady` in
-/// helmrelease_controller.go, and watches HelmCharts for a new artifact); ours takes the
-/// artifact there is (compose.rs checks only Ready and the URL) and does not watch HelmCharts,
-/// so it stays on 1.0.0 until the next interval or reconcile request.
-const KNOWN_SOURCES_STALE_AFTER_BUMP: bool = true;
+/// Whether ours, right after the chart bump, is Ready on the old chart. Fixed: it was (it took
+/// the artifact there was and did not watch HelmCharts); now, as Flux's, it waits until the
+/// HelmChart's observedGeneration is its generation and comes back when the artifact changes.
+const KNOWN_SOURCES_STALE_AFTER_BUMP: bool = false;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ours_with_source_controller_agrees() {
@@ -1063,9 +1039,8 @@ async fn ours_with_source_controller_agrees() {
             KNOWN_SOURCES_UPGRADE,
         )
         .await;
-    // The chart bump. Ours takes the HelmChart's artifact as it is when it reconciles the new
-    // generation, before source-controller has built 1.1.0, and nothing brings it back: it
-    // stays on 1.0.0 until asked (see KNOWN_SOURCES_STALE_AFTER_BUMP).
+    // The chart bump: ours must not settle on the artifact built for the previous generation
+    // (see KNOWN_SOURCES_STALE_AFTER_BUMP).
     let (spec, revision) = (
         "  values:\n    replicaCount: 2\n    labels:\n      team: blue\n",
         3,

@@ -76,10 +76,18 @@ pub fn published(kind: ObjectKind, source: &Value) -> Result<Published> {
         .and_then(Value::as_array)
         .and_then(|c| c.iter().find(|c| c["type"] == "Ready"));
     let url = at("/status/artifact/url");
-    if url.is_empty() || !ready.is_some_and(|r| r["status"] == "True") {
-        let why = ready
-            .and_then(|r| r["message"].as_str())
-            .unwrap_or("no artifact yet");
+    // As helm-controller: a source that has not caught up with its spec is not ready, or a
+    // chart bump would deploy the previous artifact.
+    let current =
+        source.pointer("/status/observedGeneration") == source.pointer("/metadata/generation");
+    if url.is_empty() || !ready.is_some_and(|r| r["status"] == "True") || !current {
+        let why = if !current && ready.is_some_and(|r| r["status"] == "True") {
+            "the latest generation has not been processed yet"
+        } else {
+            ready
+                .and_then(|r| r["message"].as_str())
+                .unwrap_or("no artifact yet")
+        };
         return Err(Error::NotFound(format!(
             "{} '{ns}/{name}' is not ready: {why}",
             kind.kind()
@@ -186,8 +194,9 @@ mod tests {
     #[test]
     fn only_a_ready_source_with_an_artifact_is_used() {
         let chart = |ready: &str, url: &str| {
-            json!({"metadata": {"namespace": "flux", "name": "apps-web"},
-                   "status": {"conditions": [{"type": "Ready", "status": ready, "message": "pulling"}],
+            json!({"metadata": {"namespace": "flux", "name": "apps-web", "generation": 2},
+                   "status": {"observedGeneration": 2,
+                              "conditions": [{"type": "Ready", "status": ready, "message": "pulling"}],
                               "artifact": {"url": url, "digest": "sha256:ab", "revision": "1.0.0"}}})
         };
         let got = published(ObjectKind::HelmChart, &chart("True", "http://sc/a.tgz"));
@@ -203,6 +212,17 @@ mod tests {
         assert_eq!(
             err.err().map(|e| e.to_string()).as_deref(),
             Some("HelmChart 'flux/apps-web' is not ready: pulling")
+        );
+        let mut behind = chart("True", "http://sc/a.tgz");
+        behind["metadata"]["generation"] = json!(3);
+        assert_eq!(
+            published(ObjectKind::HelmChart, &behind)
+                .err()
+                .map(|e| e.to_string())
+                .as_deref(),
+            Some(
+                "HelmChart 'flux/apps-web' is not ready: the latest generation has not been processed yet"
+            )
         );
         let oci = json!({"metadata": {"namespace": "a", "name": "b"},
             "status": {"conditions": [{"type": "Ready", "status": "True"}],

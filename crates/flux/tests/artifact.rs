@@ -27,8 +27,9 @@ fn hr(spec: Value) -> HelmRelease {
 fn source(kind: &str, name: &str, ready: &str, url: &str, digest: &str, revision: &str) -> Value {
     json!({
         "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": kind,
-        "metadata": {"name": name, "namespace": "flux"},
+        "metadata": {"name": name, "namespace": "flux", "generation": 1},
         "status": {
+            "observedGeneration": 1,
             "conditions": [{"type": "Ready", "status": ready, "message": "building"}],
             "artifact": {"url": url, "digest": digest, "revision": revision},
         },
