@@ -13,16 +13,9 @@ use serde_json::{Value, json};
 
 /// `<namespace>/<name>` of the HelmChart for `spec.chart`, if the HelmRelease has one.
 pub fn chart_ref(hr: &HelmRelease) -> Option<(String, String)> {
-    let chart = hr.spec.chart.as_ref()?;
-    let own = hr.namespace().unwrap_or_default();
-    let ns = chart
-        .spec
-        .source_ref
-        .namespace
-        .clone()
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| own.clone());
-    Some((ns, format!("{own}-{}", hr.name_any())))
+    hr.spec.chart.as_ref()?;
+    let (_, ns, name) = helmrelease_flux::artifact::source_of(hr).ok()?;
+    Some((ns, name))
 }
 
 /// The HelmChart built from the template, as `buildHelmChartFromTemplate` builds it, with

@@ -580,6 +580,19 @@ fn record_written(
     true
 }
 
+/// With retries left, marks the object as progressing with retry (Ready's message) and says
+/// the reconcile must come back, as helm-controller's loop does when it stops early.
+fn retry_later(run: &mut Run) -> bool {
+    let exhausted = state::active_remediation(&run.hr).is_some_and(|r| r.retries_exhausted());
+    if exhausted {
+        return false;
+    }
+    let message = run.conditions.message(conditions::READY);
+    run.conditions
+        .mark_reconciling("ProgressingWithRetry", &message);
+    true
+}
+
 /// The inventory of a stored release (its manifest and its chart's CRDs), with scopes from
 /// discovery.
 async fn inventory_of(
@@ -755,12 +768,7 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
             return Ok(());
         };
         if done.contains(&action.kind()) {
-            let exhausted =
-                state::active_remediation(&run.hr).is_some_and(|r| r.retries_exhausted());
-            if !exhausted {
-                let message = run.conditions.message(conditions::READY);
-                run.conditions
-                    .mark_reconciling("ProgressingWithRetry", &message);
+            if retry_later(run) {
                 return Err(Outcome::MustRequeue);
             }
             run.conditions.delete(conditions::RECONCILING);
@@ -818,12 +826,7 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
         }
         ctx.metrics.action(action.name());
         if action.kind() == Kind::Remediate {
-            let exhausted =
-                state::active_remediation(&run.hr).is_some_and(|r| r.retries_exhausted());
-            if !exhausted {
-                let message = run.conditions.message(conditions::READY);
-                run.conditions
-                    .mark_reconciling("ProgressingWithRetry", &message);
+            if retry_later(run) {
                 return Err(Outcome::MustRequeue);
             }
             let message = state::retries_exceeded_message(&run.hr);

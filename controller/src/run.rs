@@ -165,6 +165,19 @@ async fn serve(addr: SocketAddr, router: axum::Router) {
     }
 }
 
+/// The HelmReleases in `store` for which `uses` holds.
+fn matching(
+    store: &Store<HelmRelease>,
+    uses: impl Fn(&HelmRelease) -> bool,
+) -> Vec<ObjectRef<HelmRelease>> {
+    store
+        .state()
+        .iter()
+        .filter(|hr| uses(hr))
+        .map(|hr| ObjectRef::from_obj(hr.as_ref()))
+        .collect()
+}
+
 /// HelmReleases that name `object` (a ConfigMap, Secret or source) in `valuesFrom` or as
 /// their chart source.
 fn referencing(
@@ -173,16 +186,11 @@ fn referencing(
     namespace: &str,
     name: &str,
 ) -> Vec<ObjectRef<HelmRelease>> {
-    store
-        .state()
-        .iter()
-        .filter(|hr| {
-            helmrelease_flux::reader::referenced_objects(hr)
-                .iter()
-                .any(|(k, ns, n)| k.kind() == kind && ns == namespace && n == name)
-        })
-        .map(|hr| ObjectRef::from_obj(hr.as_ref()))
-        .collect()
+    matching(store, |hr| {
+        helmrelease_flux::reader::referenced_objects(hr)
+            .iter()
+            .any(|(k, ns, n)| k.kind() == kind && ns == namespace && n == name)
+    })
 }
 
 /// What of a source matters to its HelmReleases: its artifact and whether it caught up.
@@ -210,15 +218,10 @@ fn using_source(
     namespace: &str,
     name: &str,
 ) -> Vec<ObjectRef<HelmRelease>> {
-    store
-        .state()
-        .iter()
-        .filter(|hr| {
-            helmrelease_flux::artifact::source_of(hr)
-                .is_ok_and(|(k, ns, n)| k == kind && ns == namespace && n == name)
-        })
-        .map(|hr| ObjectRef::from_obj(hr.as_ref()))
-        .collect()
+    matching(store, |hr| {
+        helmrelease_flux::artifact::source_of(hr)
+            .is_ok_and(|(k, ns, n)| k == kind && ns == namespace && n == name)
+    })
 }
 
 /// What makes a HelmRelease worth reconciling again: its generation, the reconcile-request
