@@ -56,16 +56,19 @@ async fn start(cert: &Path, key: &Path) -> Server {
 
 /// A TLS client trusting the CA in `ca`.
 fn connector(ca: &Path) -> tokio_rustls::TlsConnector {
+    tokio_rustls::TlsConnector::from(Arc::new(client_config(ca)))
+}
+
+fn client_config(ca: &Path) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_file_iter(ca).unwrap() {
         roots.add(cert.unwrap()).unwrap();
     }
-    let config = rustls::ClientConfig::builder_with_provider(tls::provider())
+    rustls::ClientConfig::builder_with_provider(tls::provider())
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)
-        .with_no_client_auth();
-    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .with_no_client_auth()
 }
 
 /// One HTTP/1.1 request over a new TLS connection trusting `ca`; returns the status, the body
@@ -321,4 +324,97 @@ async fn shutdown_lets_an_in_flight_request_finish() {
         .unwrap();
     // New connections are refused once the server has stopped.
     assert!(TcpStream::connect(server.addr).await.is_err());
+}
+
+/// Asserts that `body` is the `metav1.Status` of a 413.
+fn assert_too_large_status(body: &[u8]) {
+    let status: serde_json::Value = serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)));
+    assert_eq!(status["kind"], "Status", "{status}");
+    assert_eq!(status["apiVersion"], "v1", "{status}");
+    assert_eq!(status["status"], "Failure", "{status}");
+    assert_eq!(status["reason"], "RequestEntityTooLarge", "{status}");
+    assert_eq!(status["code"], 413, "{status}");
+}
+
+#[tokio::test]
+async fn oversized_reviews_get_413_with_a_status_over_http1() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = certs::generate(&[NAME.to_string()], dir.path(), 30).unwrap();
+    let server = start(&w.cert, &w.key).await;
+    let (status, body, _) = request(
+        server.addr,
+        &w.ca_cert,
+        &vec![b' '; 4 << 20],
+        "application/json",
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert_too_large_status(body.as_bytes());
+    let _ = server.stop.send(());
+}
+
+/// Over HTTP/2 an oversized review is answered with the 413 too, not a reset of the stream
+/// while the client is still sending (curl: "(92) Stream error in the HTTP/2 framing layer").
+/// With and without content-length, twice on one connection.
+#[tokio::test]
+async fn oversized_reviews_get_413_with_a_status_over_http2() {
+    use http_body_util::{BodyExt, StreamBody};
+    use hyper::body::{Bytes, Frame};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    const CHUNK: usize = 64 << 10;
+    let dir = tempfile::tempdir().unwrap();
+    let w = certs::generate(&[NAME.to_string()], dir.path(), 30).unwrap();
+    let server = start(&w.cert, &w.key).await;
+    let mut config = client_config(&w.ca_cert);
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from(NAME).unwrap(), tcp)
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+
+    for declared in [true, false] {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(1);
+        let body = StreamBody::new(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            let chunk = rx.recv().await?;
+            Some((Ok::<_, std::convert::Infallible>(Frame::data(chunk)), rx))
+        })));
+        let mut builder = hyper::Request::post(format!("https://{NAME}/validate"))
+            .header("content-type", "application/json");
+        if declared {
+            builder = builder.header("content-length", 4 << 20);
+        }
+        let response = tokio::spawn(sender.send_request(builder.body(body).unwrap()));
+        let chunk = Bytes::from(vec![b' '; CHUNK]);
+        for i in 0..(4 << 20) / CHUNK {
+            if i == helmrelease_webhook::router::MAX_BODY_BYTES / CHUNK + 1 {
+                // Past the limit: give the server time to answer (and, before the fix,
+                // to reset the stream, which drops the body and so this channel).
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            assert!(
+                tx.send(chunk.clone()).await.is_ok(),
+                "declared={declared}: the stream was reset after {i} chunks of {CHUNK} bytes"
+            );
+        }
+        drop(tx);
+        let response = tokio::time::timeout(Duration::from_secs(10), response)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(response.status(), 413, "declared={declared}");
+        assert_eq!(response.version(), hyper::Version::HTTP_2);
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_too_large_status(&body);
+    }
+    let _ = server.stop.send(());
 }
