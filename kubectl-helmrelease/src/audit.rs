@@ -30,6 +30,8 @@ pub enum Category {
     Policy,
     /// A release object does not decode.
     Corrupt,
+    /// A release object's name or labels disagree with the release inside it.
+    Inconsistent,
     /// The latest revision is `pending-*`: Helm refuses other operations.
     Stuck,
     /// The latest revision failed.
@@ -171,6 +173,27 @@ pub fn audit(
             format!(
                 "{}; Helm and Flux cannot read this revision either",
                 broken.error
+            ),
+        ));
+    }
+    for stored in &releases.releases {
+        let disagreements = stored.disagreements();
+        if disagreements.is_empty() {
+            continue;
+        }
+        let what: Vec<String> = disagreements.iter().map(|d| d.to_string()).collect();
+        findings.push(release_finding(
+            Severity::Warning,
+            Category::Inconsistent,
+            &stored.namespace,
+            stored.listed_name(),
+            format!(
+                "{}: {}; Helm lists it under release {:?} by its name label and believes the payload, so `helm history` shows revision {} of {:?} there; it was edited or copied by hand: delete it or restore its name and labels",
+                stored.describe(),
+                what.join("; "),
+                stored.listed_name(),
+                stored.release.version,
+                stored.release.name,
             ),
         ));
     }

@@ -4,7 +4,7 @@ use crate::cli::{HistoryArgs, Output, ReleaseName};
 use crate::output::{Cell, Table};
 use crate::source::{Releases, Session};
 use crate::target::{self, Target};
-use crate::{Context, Error, Result, output};
+use crate::{Context, Error, Outcome, Result, output};
 use helmrelease_release::{History, Status, history};
 use serde::Serialize;
 
@@ -150,10 +150,32 @@ pub fn open(ctx: &Context, name: &ReleaseName) -> Result<(Session, Target, Relea
     Ok((session, target, releases))
 }
 
+/// One `warning:` line per revision whose object name or labels disagree with the release
+/// inside it. Helm shows such revisions as their payload says, without a word; so do we, but
+/// say so.
+pub fn disagreement_warnings(history: &History<'_>) -> String {
+    history
+        .revisions
+        .iter()
+        .filter_map(|r| {
+            let disagreements = r.disagreements();
+            (!disagreements.is_empty()).then(|| {
+                let what: Vec<String> = disagreements.iter().map(|d| d.to_string()).collect();
+                format!(
+                    "warning: {}: {}; shown as the release inside says, as Helm does\n",
+                    r.describe(),
+                    what.join("; ")
+                )
+            })
+        })
+        .collect()
+}
+
 /// Runs `history`.
-pub fn run(args: &HistoryArgs, ctx: &Context) -> Result<String> {
+pub fn run(args: &HistoryArgs, ctx: &Context) -> Result<Outcome> {
     let (_, target, releases) = open(ctx, &args.target)?;
     let history = one_history(&releases, &target)?;
+    let stderr = disagreement_warnings(&history);
     let mut rows = rows(&history, args.max as usize);
     if let Some(hr) = &target.helmrelease {
         let snapshots = target::snapshot_versions(&hr.object);
@@ -165,7 +187,11 @@ pub fn run(args: &HistoryArgs, ctx: &Context) -> Result<String> {
             };
         }
     }
-    render(&rows, ctx)
+    Ok(Outcome {
+        stdout: render(&rows, ctx)?,
+        stderr,
+        ..Outcome::default()
+    })
 }
 
 /// The one history a target names, or an error that says why there is none or several. A

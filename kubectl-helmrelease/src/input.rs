@@ -179,7 +179,9 @@ impl Pending {
 
 /// Decodes release objects on every available core, keeping their order.
 fn decode_all(objects: &[SourcedObject]) -> Vec<helmrelease_release::Result<StoredRelease>> {
-    let decode = |o: &SourcedObject| StoredRelease::from_object(&o.object, &o.origin);
+    // Objects whose name or labels disagree with their payload decode, as Helm reads them;
+    // commands warn about them (`StoredRelease::disagreements`).
+    let decode = |o: &SourcedObject| StoredRelease::decode_object(&o.object, &o.origin);
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(objects.len());

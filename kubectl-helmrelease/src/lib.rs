@@ -114,7 +114,7 @@ pub fn run(cli: &Cli) -> Result<Outcome> {
     let ctx = Context::new(&cli.global);
     match &cli.command {
         Command::Check(args) => check::run(args, &ctx),
-        Command::History(args) => history::run(args, &ctx).map(Outcome::from),
+        Command::History(args) => history::run(args, &ctx),
         Command::List => list::run(&ctx),
         Command::Status(args) => status::run(args, &ctx).map(Outcome::from),
         Command::Get(args) => get::run(args, &ctx).map(Outcome::from),

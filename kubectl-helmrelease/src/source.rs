@@ -275,7 +275,8 @@ impl Session {
             Backend::Files(inv) => {
                 let (releases, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut inv.releases)
                     .into_iter()
-                    .partition(|r| wanted(&r.namespace, &r.release.name));
+                    // By the `name` label, as the cluster's label selector below selects.
+                    .partition(|r| wanted(&r.namespace, r.listed_name()));
                 inv.releases = rest;
                 let (broken, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut inv.broken)
                     .into_iter()

@@ -18,11 +18,19 @@ pub struct History<'a> {
 /// Identity of a release in storage: (storage namespace, release name).
 pub type ReleaseKey = (String, String);
 
-/// Groups stored revisions by release, each group sorted by revision.
+/// Groups stored revisions by release, each group sorted by revision. A release is named by its
+/// payload here, as `helm list` names it.
 pub fn group(all: &[StoredRelease]) -> BTreeMap<ReleaseKey, History<'_>> {
-    let mut groups: BTreeMap<ReleaseKey, History<'_>> = BTreeMap::new();
+    group_by(all.iter(), |stored| stored.release.name.clone())
+}
+
+fn group_by<'a>(
+    all: impl Iterator<Item = &'a StoredRelease>,
+    name_of: impl Fn(&StoredRelease) -> String,
+) -> BTreeMap<ReleaseKey, History<'a>> {
+    let mut groups: BTreeMap<ReleaseKey, History<'a>> = BTreeMap::new();
     for stored in all {
-        let key = (stored.namespace.clone(), stored.release.name.clone());
+        let key = (stored.namespace.clone(), name_of(stored));
         groups
             .entry(key.clone())
             .or_insert_with(|| History {
@@ -40,11 +48,15 @@ pub fn group(all: &[StoredRelease]) -> BTreeMap<ReleaseKey, History<'_>> {
 }
 
 /// The history of release `name`, in `namespace` when given, else in whichever namespace holds
-/// it. Returns every match, so callers can tell "not found" from "ambiguous".
+/// it. Returns every match, so callers can tell "not found" from "ambiguous". Like Helm's
+/// `Storage.History`, which queries `owner=helm,name=<name>`, an object belongs to the release
+/// its `name` label names ([`StoredRelease::listed_name`]), whatever its payload says.
 pub fn find<'a>(all: &'a [StoredRelease], name: &str, namespace: Option<&str>) -> Vec<History<'a>> {
-    group(all)
+    let matching = all
+        .iter()
+        .filter(|s| s.listed_name() == name && namespace.is_none_or(|ns| s.namespace == ns));
+    group_by(matching, |_| name.to_string())
         .into_values()
-        .filter(|h| h.name == name && namespace.is_none_or(|ns| h.namespace == ns))
         .collect()
 }
 
@@ -195,5 +207,25 @@ mod tests {
         let db = find(&all, "db", None).remove(0);
         assert!(db.pending().is_none());
         assert!(db.last_deployed().is_none());
+    }
+
+    #[test]
+    fn find_selects_by_the_name_label_like_helm() {
+        let mut all = fixture();
+        // Labelled `name: web` but the payload says `webbb`: Helm's `owner=helm,name=web`
+        // query finds it, and history shows the payload's revision.
+        let mut odd = rev("a", "webbb", 4, "deployed", 40);
+        odd.labels.insert("name".into(), "web".into());
+        all.push(odd);
+        let web = find(&all, "web", Some("a")).remove(0);
+        assert_eq!(web.name, "web");
+        let versions: Vec<i64> = web.revisions.iter().map(|r| r.release.version).collect();
+        assert_eq!(versions, vec![1, 2, 3, 4]);
+        assert!(
+            find(&all, "webbb", None).is_empty(),
+            "not under its payload name"
+        );
+        // `helm list` names releases by their payload, and so does `group`.
+        assert!(group(&all).contains_key(&("a".to_string(), "webbb".to_string())));
     }
 }

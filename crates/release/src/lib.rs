@@ -21,4 +21,6 @@ pub use error::{Error, Result};
 pub use history::History;
 pub use model::Release;
 pub use status::Status;
-pub use storage::{Driver, ObjectOptions, StoredRelease, object_name, parse_object_name};
+pub use storage::{
+    Disagreement, Driver, ObjectOptions, StoredRelease, object_name, parse_object_name,
+};

@@ -50,6 +50,27 @@ pub struct StoredRelease {
     pub stored_bytes: usize,
 }
 
+/// A place where a release object's name or labels disagree with the release inside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disagreement {
+    /// Which part disagrees: `the object name`, `the version label` or `the name label`.
+    pub what: &'static str,
+    /// What the object says.
+    pub found: String,
+    /// What the payload says.
+    pub expected: String,
+}
+
+impl std::fmt::Display for Disagreement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} says {:?} but the release inside says {:?}",
+            self.what, self.found, self.expected
+        )
+    }
+}
+
 /// `sh.helm.release.v1.<name>.v<revision>`.
 pub fn object_name(release: &str, revision: i64) -> String {
     format!("{STORAGE_PREFIX}.{release}.v{revision}")
@@ -85,8 +106,31 @@ pub fn is_release_object(object: &Value) -> bool {
 impl StoredRelease {
     /// Decodes a release Secret or ConfigMap given as a Kubernetes object (JSON value, as read
     /// from the API or from `kubectl get -o yaml`). `origin` prefixes error messages (a file
-    /// name, or empty).
+    /// name, or empty). An object whose name or labels disagree with its payload is an
+    /// [`Error::Mismatch`]; [`StoredRelease::decode_object`] accepts it, as Helm does.
     pub fn from_object(object: &Value, origin: &str) -> Result<StoredRelease> {
+        let stored = StoredRelease::decode_object(object, origin)?;
+        if let Some(d) = stored.disagreements().into_iter().next() {
+            return Err(Error::Mismatch {
+                object: describe(
+                    origin,
+                    stored.kind(),
+                    &stored.namespace,
+                    &stored.object_name,
+                ),
+                what: d.what,
+                found: d.found,
+                expected: d.expected,
+            });
+        }
+        Ok(stored)
+    }
+
+    /// Decodes a release object like [`StoredRelease::from_object`], but accepts an object whose
+    /// name or labels disagree with its payload, as Helm's storage drivers do: they list by the
+    /// `owner=helm,name=<release>` labels and then believe the payload. Such objects are listed
+    /// by [`StoredRelease::disagreements`]. Undecodable payloads are still errors.
+    pub fn decode_object(object: &Value, origin: &str) -> Result<StoredRelease> {
         let kind = object
             .get("kind")
             .and_then(Value::as_str)
@@ -146,7 +190,6 @@ impl StoredRelease {
             release,
             stored_bytes: payload.len(),
         };
-        stored.check_consistency(&label)?;
         Ok(stored)
     }
 
@@ -165,51 +208,67 @@ impl StoredRelease {
         })
     }
 
-    /// The object name, labels and payload must tell the same story; a disagreement means the
-    /// object was edited by hand or copied under the wrong name, and Helm would misread it.
-    fn check_consistency(&self, label: &str) -> Result<()> {
+    /// Where the object's name or labels disagree with the release inside it, in the order
+    /// object name revision, object name release, `version` label, `name` label. A
+    /// disagreement means the object was edited by hand or copied under the wrong name. Helm
+    /// still lists such an object under its `name` label and shows what the payload says.
+    pub fn disagreements(&self) -> Vec<Disagreement> {
         let release = &self.release;
-        let mismatch = |what, found: String, expected: String| Error::Mismatch {
-            object: label.to_string(),
-            what,
-            found,
-            expected,
+        let mut out = Vec::new();
+        let mut push = |what, found: String, expected: String| {
+            out.push(Disagreement {
+                what,
+                found,
+                expected,
+            })
         };
+        if self.driver == Driver::Payload {
+            return out;
+        }
         if let Some((name, revision)) = parse_object_name(&self.object_name) {
             if revision != release.version {
-                return Err(mismatch(
+                push(
                     "the object name",
                     format!("v{revision}"),
                     format!("v{}", release.version),
-                ));
+                );
             }
             if name != release.name {
-                return Err(mismatch(
-                    "the object name",
-                    name.to_string(),
-                    release.name.clone(),
-                ));
+                push("the object name", name.to_string(), release.name.clone());
             }
         }
         if let Some(version) = self.labels.get("version")
             && *version != release.version.to_string()
         {
-            return Err(mismatch(
+            push(
                 "the version label",
                 version.clone(),
                 release.version.to_string(),
-            ));
+            );
         }
         if let Some(name) = self.labels.get("name")
             && *name != release.name
         {
-            return Err(mismatch(
-                "the name label",
-                name.clone(),
-                release.name.clone(),
-            ));
+            push("the name label", name.clone(), release.name.clone());
         }
-        Ok(())
+        out
+    }
+
+    /// The release name Helm files this object under: its `name` label, which is what
+    /// `helm history <name>` and `helm status <name>` select by, or the payload's name when the
+    /// object has no such label (a bare payload, or a file without labels).
+    pub fn listed_name(&self) -> &str {
+        self.labels
+            .get("name")
+            .map_or(self.release.name.as_str(), String::as_str)
+    }
+
+    fn kind(&self) -> &'static str {
+        match self.driver {
+            Driver::Secret => "Secret",
+            Driver::ConfigMap => "ConfigMap",
+            Driver::Payload => "payload",
+        }
     }
 
     /// Labels that are the release's own (`Release.Labels`), without Helm's system labels.
@@ -223,12 +282,7 @@ impl StoredRelease {
 
     /// Human-readable identity, e.g. `Secret apps/sh.helm.release.v1.podinfo.v3`.
     pub fn describe(&self) -> String {
-        let kind = match self.driver {
-            Driver::Secret => "Secret",
-            Driver::ConfigMap => "ConfigMap",
-            Driver::Payload => "payload",
-        };
-        describe("", kind, &self.namespace, &self.object_name)
+        describe("", self.kind(), &self.namespace, &self.object_name)
     }
 }
 
@@ -445,6 +499,74 @@ mod tests {
             assert!(err.starts_with("f.yaml: "), "{err}");
             assert!(err.contains(want), "{pointer}: {err}");
         }
+    }
+
+    #[test]
+    fn decode_object_accepts_disagreements_and_names_them() {
+        let good = to_secret(&release(), &ObjectOptions::default()).unwrap_or_default();
+        let decoded = StoredRelease::decode_object(&good, "");
+        assert_eq!(decoded.map(|s| s.disagreements()).ok(), Some(vec![]));
+        let d = |what, found: &str, expected: &str| Disagreement {
+            what,
+            found: found.into(),
+            expected: expected.into(),
+        };
+        let cases = [
+            (
+                "/metadata/name",
+                json!("sh.helm.release.v1.podinfo.v3"),
+                d("the object name", "v3", "v2"),
+                "podinfo",
+            ),
+            (
+                "/metadata/name",
+                json!("sh.helm.release.v1.other.v2"),
+                d("the object name", "other", "podinfo"),
+                "podinfo",
+            ),
+            (
+                "/metadata/labels/version",
+                json!("7"),
+                d("the version label", "7", "2"),
+                "podinfo",
+            ),
+            (
+                "/metadata/labels/name",
+                json!("podinfo2"),
+                d("the name label", "podinfo2", "podinfo"),
+                "podinfo2",
+            ),
+        ];
+        for (pointer, value, want, listed) in cases {
+            let mut odd = good.clone();
+            if let Some(slot) = odd.pointer_mut(pointer) {
+                *slot = value;
+            }
+            let stored = StoredRelease::decode_object(&odd, "f.yaml");
+            let stored = stored.unwrap_or_else(|e| panic!("{pointer}: {e}"));
+            assert_eq!(stored.release, release(), "the payload is believed");
+            assert_eq!(stored.listed_name(), listed, "{pointer}");
+            assert_eq!(stored.disagreements(), vec![want], "{pointer}");
+        }
+        // Corrupt payloads stay errors.
+        let mut corrupt = good.clone();
+        if let Some(slot) = corrupt.pointer_mut("/data/release") {
+            *slot = json!("aGVsbG8=");
+        }
+        assert!(StoredRelease::decode_object(&corrupt, "f.yaml").is_err());
+    }
+
+    #[test]
+    fn disagreements_print_like_the_mismatch_error() {
+        let d = Disagreement {
+            what: "the name label",
+            found: "foo2".into(),
+            expected: "foooo".into(),
+        };
+        assert_eq!(
+            d.to_string(),
+            "the name label says \"foo2\" but the release inside says \"foooo\""
+        );
     }
 
     #[test]
