@@ -95,8 +95,22 @@ fn curl(
     body_file: &str,
     content_type: &str,
 ) -> (String, String) {
+    curl_with(addr, ca, path, body_file, content_type, &[])
+}
+
+/// [`curl`] with extra arguments; the code is "000" and the body curl's error when there is
+/// no HTTP answer.
+fn curl_with(
+    addr: &str,
+    ca: &Path,
+    path: &str,
+    body_file: &str,
+    content_type: &str,
+    extra: &[&str],
+) -> (String, String) {
     let port = addr.rsplit(':').next().unwrap();
     let out = Command::new("curl")
+        .args(extra)
         .args([
             "-sS",
             "--max-time",
@@ -121,6 +135,12 @@ fn curl(
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let (body, code) = text.rsplit_once('\n').unwrap_or(("", ""));
+    if code == "000" {
+        return (
+            code.to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        );
+    }
     (code.to_string(), body.to_string())
 }
 
@@ -225,6 +245,28 @@ fn curl_gets_decisions_from_the_real_binary() {
         "application/json",
     );
     assert_eq!(code, "200", "still serving after garbage");
+
+    // Too large: 413 and a Status over both protocols. Rate-limited so the server meets the
+    // limit while curl is still sending, which is when an HTTP/2 stream used to be reset.
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, vec![b' '; 4 << 20]).unwrap();
+    for protocol in ["--http1.1", "--http2"] {
+        let (code, body) = curl_with(
+            &running.addr,
+            &ca,
+            "/validate",
+            big.to_str().unwrap(),
+            "application/json",
+            &[protocol, "--limit-rate", "8M"],
+        );
+        assert_eq!(code, "413", "{protocol}: {body}");
+        let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(status["kind"], "Status", "{protocol}: {body}");
+        assert_eq!(
+            status["reason"], "RequestEntityTooLarge",
+            "{protocol}: {body}"
+        );
+    }
 
     let metrics = http_get(&running.admin, "/metrics");
     assert!(
