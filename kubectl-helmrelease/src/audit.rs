@@ -457,3 +457,45 @@ fn text(report: &Report, ctx: &Context) -> String {
     out.push('\n');
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn objects_that_disagree_with_their_payload_are_findings() {
+        let text = include_str!("../tests/data/mismatch-secrets.yaml");
+        let inventory = crate::input::read_bytes("mismatch.yaml", text.as_bytes());
+        let inventory = inventory.unwrap_or_else(|e| panic!("{e}"));
+        assert!(inventory.broken.is_empty(), "decoded, not refused");
+        let releases = Releases {
+            releases: inventory.releases,
+            broken: inventory.broken,
+        };
+        let report = audit(&[], &PolicySet::default(), &releases, None);
+        let inconsistent: Vec<(Severity, &str, &str)> = report
+            .findings
+            .iter()
+            .filter(|f| f.category == Category::Inconsistent)
+            .map(|f| (f.severity, f.name.as_str(), f.message.as_str()))
+            .collect();
+        assert_eq!(inconsistent.len(), 2, "{inconsistent:?}");
+        assert_eq!(inconsistent[0].0, Severity::Warning);
+        assert_eq!(inconsistent[0].1, "bar");
+        assert!(
+            inconsistent[0].2.starts_with(
+                "Secret apps/sh.helm.release.v1.bar.v2: the object name says \"v2\" but the release inside says \"v1\";"
+            ),
+            "{}",
+            inconsistent[0].2
+        );
+        assert_eq!(inconsistent[1].1, "foo2");
+        assert!(
+            inconsistent[1]
+                .2
+                .contains("the name label says \"foo2\" but the release inside says \"foooo\""),
+            "{}",
+            inconsistent[1].2
+        );
+    }
+}

@@ -276,6 +276,31 @@ mod tests {
     }
 
     #[test]
+    fn one_warning_per_object_that_disagrees_with_its_payload() {
+        let text = include_str!("../tests/data/mismatch-secrets.yaml");
+        let inventory = crate::input::read_bytes("mismatch.yaml", text.as_bytes());
+        let inventory = inventory.unwrap_or_else(|e| panic!("{e}"));
+        let bar = history::find(&inventory.releases, "bar", Some("apps")).remove(0);
+        assert_eq!(
+            bar.revisions.len(),
+            2,
+            "both objects, as helm history lists them"
+        );
+        assert_eq!(
+            disagreement_warnings(&bar),
+            "warning: Secret apps/sh.helm.release.v1.bar.v2: the object name says \"v2\" but the release inside says \"v1\"; shown as the release inside says, as Helm does\n"
+        );
+        let foo2 = history::find(&inventory.releases, "foo2", None).remove(0);
+        let warnings = disagreement_warnings(&foo2);
+        assert_eq!(warnings.lines().count(), 1, "{warnings}");
+        assert!(
+            warnings.contains("the name label says \"foo2\" but the release inside says \"foooo\""),
+            "{warnings}"
+        );
+        assert!(history::find(&inventory.releases, "foooo", None).is_empty());
+    }
+
+    #[test]
     fn sizes_are_human() {
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(16_420), "16.0 KiB");
