@@ -351,8 +351,9 @@ fn release_part(
     key: &ReleaseKey,
     releases: &Releases,
 ) -> (ReleaseInfo, Option<Revision>, Option<Revision>) {
-    let histories = release_history::group(&releases.releases);
-    let history: Option<&History<'_>> = histories.get(key);
+    // Selected by the `name` label, as Helm selects them (and `history` shows them).
+    let found = release_history::find(&releases.releases, &key.1, Some(&key.0));
+    let history: Option<&History<'_>> = found.first();
     let info = ReleaseInfo {
         namespace: key.0.clone(),
         name: key.1.clone(),
@@ -757,7 +758,9 @@ fn one_release(
     let keys: BTreeSet<ReleaseKey> = releases
         .releases
         .iter()
-        .map(|r| (r.namespace.clone(), r.release.name.clone()))
+        // By the `name` label, as Helm selects a release's objects (its payload may say
+        // otherwise; `history` warns about that).
+        .map(|r| (r.namespace.clone(), r.listed_name().to_string()))
         .chain(releases.broken.iter().filter_map(|b| b.release.clone()))
         .filter(|k| wanted(k))
         .collect();
