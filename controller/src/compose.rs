@@ -9,18 +9,10 @@ use helmrelease_action::Desired;
 use helmrelease_crds::helmrelease::HelmRelease;
 use helmrelease_flux::artifact::{self, Artifact};
 use helmrelease_flux::reader::{ObjectKind, referenced_objects};
-use helmrelease_flux::{ChartOptions, Inputs, MemoryReader, ReleaseLocation, desired, digest};
+use helmrelease_flux::{Inputs, MemoryReader, ReleaseLocation, desired, digest};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::Value;
-use std::path::PathBuf;
-
-/// Where charts and indexes are cached between reconciles.
-#[derive(Debug, Clone, Default)]
-pub struct Charts {
-    /// The cache folder.
-    pub cache_dir: Option<PathBuf>,
-}
 
 /// Why the chart or values could not be had.
 #[derive(Debug, thiserror::Error)]
@@ -57,10 +49,8 @@ pub struct Loaded {
     /// The objects the HelmRelease references, as read (rendering reads them again from
     /// here, off the async runtime: the template engine's values are not `Send`).
     reader: MemoryReader,
-    /// Where charts are cached, so rendering loads the same chart without fetching it.
-    options: ChartOptions,
-    /// The chart archive source-controller published (`--sources=source-controller`).
-    artifact: Option<Artifact>,
+    /// The chart archive the source published (ours in-process, or source-controller's).
+    artifact: Artifact,
     /// Chart name.
     pub chart_name: String,
     /// Chart version (with the OCI digest as build metadata, as Flux has it).
@@ -102,77 +92,24 @@ async fn fetch(
     Ok(found.and_then(|o| serde_json::to_value(o).ok()))
 }
 
-/// The Secrets a source names (auth and CA), once the source is read.
-fn source_secrets(source: &Value) -> Vec<String> {
-    ["/spec/secretRef/name", "/spec/certSecretRef/name"]
-        .iter()
-        .filter_map(|p| source.pointer(p).and_then(Value::as_str))
-        .map(str::to_string)
-        .collect()
-}
-
 /// Reads the chart and composes the values.
 pub async fn load(ctx: &Context, hr: &HelmRelease) -> Result<Loaded, Failure> {
-    let own = hr.namespace().unwrap_or_default();
-    let from_source_controller = ctx.settings.sources == crate::Sources::SourceController;
     let mut objects = Vec::new();
     for (kind, ns, name) in referenced_objects(hr) {
-        let is_source = !matches!(kind, ObjectKind::ConfigMap | ObjectKind::Secret);
-        // Alongside source-controller the chart comes from its artifact, not the source.
-        if is_source && from_source_controller {
+        // The chart comes from its source's artifact, not from the source itself.
+        if !matches!(kind, ObjectKind::ConfigMap | ObjectKind::Secret) {
             continue;
-        }
-        if is_source && ctx.settings.no_cross_namespace_refs && ns != own {
-            return Err(Failure::AccessDenied(format!(
-                "cannot access {} {ns}/{name}: cross-namespace references are not allowed",
-                kind.kind()
-            )));
         }
         let found = fetch(ctx, kind, &ns, &name)
             .await
             .map_err(|e| Failure::SourceNotReady(e.to_string()))?;
-        if let Some(object) = found {
-            if is_source {
-                for secret in source_secrets(&object) {
-                    if let Some(s) = fetch(ctx, ObjectKind::Secret, &ns, &secret)
-                        .await
-                        .map_err(|e| Failure::SourceNotReady(e.to_string()))?
-                    {
-                        objects.push(s);
-                    }
-                }
-            }
-            objects.push(object);
-        } else if is_source {
-            return Err(Failure::SourceNotReady(format!(
-                "could not get Source object: {} {ns}/{name} not found",
-                kind.kind()
-            )));
-        }
+        objects.extend(found);
     }
     let reader = MemoryReader::new(objects);
-    let options = ChartOptions {
-        local: None,
-        cache_dir: ctx.charts.cache_dir.clone(),
-    };
-    let artifact = if from_source_controller {
-        Some(artifact(ctx, hr).await?)
-    } else {
-        None
-    };
-    let (hr_owned, reader_owned, options_owned, artifact_owned) = (
-        hr.clone(),
-        reader.clone(),
-        options.clone(),
-        artifact.clone(),
-    );
+    let artifact = artifact(ctx, hr).await?;
+    let (hr_owned, reader_owned, artifact_owned) = (hr.clone(), reader.clone(), artifact.clone());
     let summary = tokio::task::spawn_blocking(move || -> Result<Summary, Failure> {
-        let (inputs, config) = inputs(
-            &reader_owned,
-            &hr_owned,
-            &options_owned,
-            artifact_owned.as_ref(),
-        )?;
+        let (inputs, config) = inputs(&reader_owned, &hr_owned, &artifact_owned)?;
         let meta = &inputs.chart.chart.metadata;
         Ok(Summary {
             chart_name: meta.name.clone(),
@@ -186,7 +123,6 @@ pub async fn load(ctx: &Context, hr: &HelmRelease) -> Result<Loaded, Failure> {
     .map_err(|e| Failure::Artifact(e.to_string()))??;
     Ok(Loaded {
         reader,
-        options,
         artifact,
         chart_name: summary.chart_name,
         chart_version: summary.chart_version,
@@ -228,10 +164,18 @@ async fn artifact(ctx: &Context, hr: &HelmRelease) -> Result<Artifact, Failure> 
         })?;
     let published =
         artifact::published(kind, &source).map_err(|e| Failure::SourceNotReady(e.to_string()))?;
-    tokio::task::spawn_blocking(move || artifact::download(&published))
-        .await
-        .map_err(|e| Failure::Artifact(e.to_string()))?
-        .map_err(|e| Failure::Artifact(e.to_string()))
+    // Our own artifacts are read from disk, not through our server.
+    let local = ctx
+        .storage
+        .as_ref()
+        .and_then(|s| s.local_file(&published.url));
+    tokio::task::spawn_blocking(move || match local {
+        Some(path) => artifact::read(&published, &path),
+        None => artifact::download(&published),
+    })
+    .await
+    .map_err(|e| Failure::Artifact(e.to_string()))?
+    .map_err(|e| Failure::Artifact(e.to_string()))
 }
 
 /// What loading learned, in `Send` form.
@@ -247,14 +191,11 @@ struct Summary {
 fn inputs(
     reader: &MemoryReader,
     hr: &HelmRelease,
-    options: &ChartOptions,
-    artifact: Option<&Artifact>,
+    artifact: &Artifact,
 ) -> Result<(Inputs, serde_json::Map<String, Value>), Failure> {
-    let chart = match artifact {
-        Some(a) => a.chart().map_err(|e| Failure::Artifact(e.to_string()))?,
-        None => helmrelease_flux::load_chart(reader, hr, options)
-            .map_err(|e| Failure::Artifact(e.to_string()))?,
-    };
+    let chart = artifact
+        .chart()
+        .map_err(|e| Failure::Artifact(e.to_string()))?;
     let values =
         helmrelease_flux::compose_values(reader, hr).map_err(|e| Failure::Values(e.to_string()))?;
     let config = helmrelease_flux::values::to_config(&values);
@@ -279,15 +220,9 @@ pub async fn render(
         crate::capabilities::of(ctx).await?
     };
     let handle = tokio::runtime::Handle::current();
-    let (hr, reader, chart_options, artifact) = (
-        hr.clone(),
-        loaded.reader.clone(),
-        loaded.options.clone(),
-        loaded.artifact.clone(),
-    );
+    let (hr, reader, artifact) = (hr.clone(), loaded.reader.clone(), loaded.artifact.clone());
     tokio::task::spawn_blocking(move || -> Result<Desired, String> {
-        let (inputs, config) =
-            inputs(&reader, &hr, &chart_options, artifact.as_ref()).map_err(|e| e.to_string())?;
+        let (inputs, config) = inputs(&reader, &hr, &artifact).map_err(|e| e.to_string())?;
         let lookup = move |api_version: &str, kind: &str, namespace: &str, name: &str| {
             handle.block_on(lookup(&client, api_version, kind, namespace, name))
         };

@@ -1,8 +1,7 @@
 //! The HelmChart helm-controller generates from `spec.chart` (`<hr-namespace>-<hr-name>` in
 //! the source's namespace), applied server-side with the HelmRelease's owner labels; the
 //! one a change of name or namespace, a switch to `chartRef`, or deletion leaves behind is
-//! deleted. With `--sources=in-process` we also say in its status that the chart was pulled,
-//! since no source-controller will.
+//! deleted. Its artifact comes from source-controller, or from [`crate::source`] in-process.
 
 use crate::Error;
 use crate::reconcile::Context;
@@ -156,58 +155,6 @@ fn change_of(before: Option<&Value>, desired: &Value) -> Option<(&'static str, &
     };
     (differs("/spec") || differs("/metadata/labels") || differs("/metadata/annotations"))
         .then_some(("HelmChartConfigured", "Configured"))
-}
-
-/// In-process sources: record on the HelmChart that its chart was pulled, as
-/// source-controller's Ready condition says it (no artifact is served).
-pub async fn mark_pulled(
-    ctx: &Context,
-    hr: &HelmRelease,
-    chart_name: &str,
-    version: &str,
-) -> Result<(), Error> {
-    let Some((ns, name)) = chart_ref(hr) else {
-        return Ok(());
-    };
-    let api = api(ctx, &ns);
-    let Some(current) = api
-        .get_opt(&name)
-        .await
-        .map_err(|e| Error::Kube(format!("reading HelmChart {ns}/{name}: {e}")))?
-    else {
-        return Ok(());
-    };
-    let message = format!("pulled '{chart_name}' chart with version '{version}'");
-    let existing = serde_json::to_value(&current).unwrap_or_default();
-    let same = existing
-        .pointer("/status/conditions/0/message")
-        .and_then(Value::as_str)
-        == Some(message.as_str())
-        && existing.pointer("/status/observedGeneration")
-            == existing.pointer("/metadata/generation");
-    if same {
-        return Ok(());
-    }
-    let now = jiff::Timestamp::now()
-        .round(jiff::Unit::Second)
-        .map(|t| t.to_string())
-        .unwrap_or_default();
-    let status = json!({"status": {
-        "observedGeneration": current.metadata.generation,
-        "observedChartName": chart_name,
-        "conditions": [{
-            "type": "Ready",
-            "status": "True",
-            "reason": "ChartPullSucceeded",
-            "message": message,
-            "observedGeneration": current.metadata.generation,
-            "lastTransitionTime": now,
-        }],
-    }});
-    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
-        .await
-        .map_err(|e| Error::Kube(format!("writing HelmChart {ns}/{name} status: {e}")))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -18,8 +18,10 @@ pub mod metrics;
 pub mod observe;
 pub mod reconcile;
 pub mod run;
+pub mod source;
 pub mod spec;
 pub mod state;
+pub mod storage;
 
 use std::time::Duration;
 

@@ -62,9 +62,16 @@ struct Cli {
     /// publishes (every source kind, Git and Bucket included).
     #[arg(long, value_enum, default_value_t = SourcesFlag::InProcess)]
     sources: SourcesFlag,
-    /// Where fetched charts and indexes are cached.
+    /// In-process sources: where artifacts (indexes, charts) are stored.
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("helmrelease-controller"))]
+    storage_path: std::path::PathBuf,
+    /// In-process sources: where artifacts are served over HTTP (port 0 picks a free one).
+    #[arg(long, default_value = ":9090")]
+    storage_addr: String,
+    /// In-process sources: the `host:port` artifact URLs name (default: the host name and
+    /// the port served).
     #[arg(long)]
-    chart_cache_dir: Option<std::path::PathBuf>,
+    storage_adv_addr: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -131,7 +138,9 @@ fn main() -> anyhow::Result<()> {
             "graceful-shutdown-timeout",
             &cli.graceful_shutdown_timeout,
         )?,
-        cache_dir: cli.chart_cache_dir.clone(),
+        storage_path: cli.storage_path.clone(),
+        storage_addr: addr(&cli.storage_addr)?.context("--storage-addr must be an address")?,
+        storage_adv_addr: cli.storage_adv_addr.clone(),
         settings: Settings {
             field_manager: cli.field_manager.clone(),
             requeue_dependency: duration("requeue-dependency", &cli.requeue_dependency)?,

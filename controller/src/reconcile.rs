@@ -36,8 +36,8 @@ pub struct Context {
     pub settings: Settings,
     /// Event writer.
     pub events: Events,
-    /// Charts and indexes fetched, shared by reconciles.
-    pub charts: compose::Charts,
+    /// Our artifact storage, when sources run in-process (its artifacts are read from disk).
+    pub storage: Option<crate::storage::Storage>,
     /// Counters and durations.
     pub metrics: crate::metrics::Metrics,
     /// Discovery for `.Capabilities`.
@@ -371,11 +371,6 @@ async fn reconcile_release(run: &mut Run, ctx: &Context) -> Result<Requeue, Erro
             };
         }
     };
-
-    if ctx.settings.sources == crate::Sources::InProcess {
-        crate::helmchart::mark_pulled(ctx, &run.hr, &loaded.chart_name, &loaded.chart_version)
-            .await?;
-    }
 
     // A new release name or namespace: uninstall what the old target holds, then start over.
     if let Some(requeue) = release_target_changed(run, ctx, &loaded.chart_name).await? {

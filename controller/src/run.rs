@@ -43,8 +43,13 @@ pub struct Options {
     pub label_selector: Option<String>,
     /// How long running reconciles may take to finish on shutdown.
     pub graceful_shutdown_timeout: Duration,
-    /// Chart cache folder.
-    pub cache_dir: Option<std::path::PathBuf>,
+    /// Where in-process sources keep their artifacts (`--storage-path`).
+    pub storage_path: std::path::PathBuf,
+    /// Where they are served (`--storage-addr`; port 0 picks one).
+    pub storage_addr: SocketAddr,
+    /// The `host:port` artifact URLs name (`--storage-adv-addr`); by default the host name
+    /// and the port served.
+    pub storage_adv_addr: Option<String>,
     /// Reconcile settings.
     pub settings: Settings,
 }
@@ -291,6 +296,49 @@ pub async fn run(config: kube::Config, options: Options) -> Result<(), Error> {
     }
     ready.store(true, Ordering::Relaxed);
 
+    // In-process sources: serve their artifacts and reconcile them next to the HelmReleases.
+    let storage = if options.settings.sources == crate::Sources::InProcess {
+        let listener = tokio::net::TcpListener::bind(options.storage_addr)
+            .await
+            .map_err(|e| {
+                Error::Startup(format!(
+                    "cannot serve artifacts on {}: {e}",
+                    options.storage_addr
+                ))
+            })?;
+        let port = listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or(options.storage_addr.port());
+        let advertised = options.storage_adv_addr.clone().unwrap_or_else(|| {
+            let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+            format!("{host}:{port}")
+        });
+        std::fs::create_dir_all(&options.storage_path).map_err(|e| {
+            Error::Startup(format!(
+                "cannot create --storage-path {}: {e}",
+                options.storage_path.display()
+            ))
+        })?;
+        let storage = crate::storage::Storage::new(&options.storage_path, advertised);
+        tracing::info!(
+            path = %options.storage_path.display(),
+            "serving artifacts at {}",
+            storage.url("")
+        );
+        tokio::spawn(crate::storage::serve(storage.clone(), listener));
+        let sources = Arc::new(crate::source::SourceContext {
+            client: client.clone(),
+            storage: storage.clone(),
+            field_manager: "source-controller".into(),
+        });
+        let namespace = (!options.all_namespaces).then(|| options.namespace.clone());
+        tokio::spawn(crate::source::run(sources, namespace, options.concurrent));
+        Some(storage)
+    } else {
+        None
+    };
+
     let (canceller, cancel) = Cancel::new();
     let ctx = Arc::new(Context {
         client: client.clone(),
@@ -298,9 +346,7 @@ pub async fn run(config: kube::Config, options: Options) -> Result<(), Error> {
         impersonating: Default::default(),
         settings: options.settings.clone(),
         events: crate::events::Events::new(client.clone(), &options.settings.field_manager),
-        charts: crate::compose::Charts {
-            cache_dir: options.cache_dir.clone(),
-        },
+        storage,
         metrics,
         capabilities: Default::default(),
         cancel,

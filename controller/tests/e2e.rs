@@ -75,6 +75,13 @@ fn start(ns: &TestNamespace, log: &Path) -> Controller {
             "0",
             "--requeue-dependency",
             "2s",
+            "--storage-addr",
+            "127.0.0.1:0",
+            "--storage-path",
+            &std::env::temp_dir()
+                .join(format!("helmrelease-e2e-{}", ns.name))
+                .display()
+                .to_string(),
         ])
         .stdout(Stdio::null())
         .stderr(log)

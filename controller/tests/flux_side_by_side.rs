@@ -436,9 +436,30 @@ fn assert_differences(stage: &str, names: [&str; 2], a: &Value, b: &Value, known
 fn start(cluster: &Cluster, what: &str, ns: &TestNamespace, log: &Path) -> flux::Process {
     tokio::task::block_in_place(|| match what {
         "flux" => flux::start_helm_controller(cluster, ns, log),
-        _ => flux::start_helm_controller_binary(cluster, &ours(), ns, log),
+        _ => {
+            let args = ours_storage(ns, log).0;
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            flux::start_helm_controller_with_args(cluster, &ours(), ns, log, &args)
+        }
     })
     .unwrap_or_else(|e| panic!("starting the {what} helm-controller on {}: {e}", ns.name))
+}
+
+/// Flags for ours with in-process sources serving artifacts on a free loopback port, stored
+/// next to `log`; and that address.
+fn ours_storage(ns: &TestNamespace, log: &Path) -> (Vec<String>, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let path = log.with_extension(format!("{}-storage", ns.name));
+    let args = vec![
+        format!("--storage-addr={addr}"),
+        format!("--storage-adv-addr={addr}"),
+        format!("--storage-path={}", path.display()),
+    ];
+    (args, addr)
 }
 
 fn start_source(cluster: &Cluster, ns: &TestNamespace, log: &Path) -> flux::SourceController {
@@ -598,8 +619,6 @@ struct Sides {
     url: String,
     /// Where each source-controller serves its artifacts, named `STORAGE` when compared.
     storage: Vec<String>,
-    /// Ours downloads charts from a source-controller of its own.
-    via_source_controller: bool,
     /// Stopped when the scenario ends.
     _controllers: Vec<flux::Process>,
     _sources: Vec<flux::SourceController>,
@@ -638,12 +657,28 @@ impl Sides {
                 })
                 .unwrap_or_else(|e| panic!("starting ours on {}: {e}", ours.name)),
             );
-        } else {
-            controllers.push(start(cluster, "ours", &ours, &ours_log));
+        }
+        let mut storage: Vec<String> = sources.iter().map(|s| s.storage_addr.clone()).collect();
+        if !via_source_controller {
+            // In-process sources: ours serves its own artifacts.
+            let (args, addr) = ours_storage(&ours, &ours_log);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            controllers.push(
+                tokio::task::block_in_place(|| {
+                    flux::start_helm_controller_with_args(
+                        cluster,
+                        &self::ours(),
+                        &ours,
+                        &ours_log,
+                        &args,
+                    )
+                })
+                .unwrap_or_else(|e| panic!("starting ours on {}: {e}", ours.name)),
+            );
+            storage.push(addr);
         }
         Sides {
-            storage: sources.iter().map(|s| s.storage_addr.clone()).collect(),
-            via_source_controller,
+            storage,
             flux,
             ours,
             flux_log,
@@ -702,17 +737,11 @@ impl Sides {
             settled(ns, log).await;
             let mut v = observe(ns).await;
             v["events"] = events(ns).await;
-            let mut chart = get_json_opt(ns, &format!("helmchart/{}-web", ns.name)).await;
-            if !self.via_source_controller {
-                // Ours has no source-controller: only what helm-controller writes is compared.
-                chart = serde_json::json!({
-                    "labels": chart["metadata"]["labels"],
-                    "annotations": chart["metadata"]["annotations"],
-                    "ownerReferences": chart["metadata"]["ownerReferences"],
-                    "spec": chart["spec"],
-                });
-            }
+            // Flux's source-controller against ours (in-process) or a second source-controller.
+            let chart = get_json_opt(ns, &format!("helmchart/{}-web", ns.name)).await;
             v["helmChart"] = normalise(&chart, &ns.name);
+            let repository = get_json_opt(ns, "helmrepository/charts").await;
+            v["helmRepository"] = normalise(&repository, &ns.name);
             let mut text = serde_json::to_string(&v).unwrap();
             for addr in &self.storage {
                 text = text.replace(addr, "STORAGE");

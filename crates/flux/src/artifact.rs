@@ -160,7 +160,24 @@ pub fn download(published: &Published) -> Result<Artifact> {
             response.status
         )));
     }
-    let computed = sha256_digest(&response.body);
+    verified(published, url, response.body)
+}
+
+/// A published artifact read from a local file (the publisher's own storage), checked
+/// against its digest as a download is.
+pub fn read(published: &Published, path: &std::path::Path) -> Result<Artifact> {
+    let data = std::fs::read(path).map_err(|e| {
+        Error::Chart(format!(
+            "failed to read artifact {} ({}): {e}",
+            published.url,
+            path.display()
+        ))
+    })?;
+    verified(published, published.url.clone(), data)
+}
+
+fn verified(published: &Published, url: String, data: Vec<u8>) -> Result<Artifact> {
+    let computed = sha256_digest(&data);
     if !published.digest.is_empty() && computed != published.digest {
         return Err(Error::Chart(format!(
             "failed to verify artifact from {url}: computed digest doesn't match '{}'",
@@ -169,7 +186,7 @@ pub fn download(published: &Published) -> Result<Artifact> {
     }
     Ok(Artifact {
         url,
-        data: Arc::new(response.body),
+        data: Arc::new(data),
         oci_digest: published.oci_digest.clone(),
     })
 }

@@ -21,6 +21,7 @@ pub mod chart;
 pub mod desired;
 pub mod digest;
 mod error;
+pub mod package;
 pub mod postrender;
 pub mod reader;
 pub mod values;

@@ -248,6 +248,16 @@ impl Error {
         }
     }
 
+    /// True when the server refused the credentials (`401` or `403`).
+    pub fn is_auth(&self) -> bool {
+        match self {
+            Error::Status { status, .. } | Error::RegistryAuth { status, .. } => {
+                matches!(status, 401 | 403)
+            }
+            _ => false,
+        }
+    }
+
     /// True when retrying later may succeed without anyone changing anything: network
     /// trouble, timeouts, server errors (5xx), rate limits (429) and local I/O. Everything else
     /// (a missing version, a bad constraint, a digest mismatch, 4xx) needs a change first.

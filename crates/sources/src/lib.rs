@@ -54,6 +54,7 @@ pub use http::{Auth, Client, ClientOptions};
 pub use index::{ChartVersion, Index};
 pub use oci::{fetch_oci_chart, fetch_oci_chart_with};
 pub use repo::{
-    FetchedChart, Options, fetch_chart, fetch_chart_with, fetch_index, fetch_index_with,
+    FetchedChart, Options, download_index, fetch_chart, fetch_chart_from_index, fetch_chart_with,
+    fetch_index, fetch_index_with,
 };
 pub use version::{Constraint, Version};

@@ -202,6 +202,29 @@ pub fn fetch_chart_with(
     check_repo_url(repo_url)?;
     check_chart_name(chart_name)?;
     let index = fetch_index_with(client, repo_url, options)?;
+    fetch_chart_from_index(
+        client,
+        repo_url,
+        &index,
+        chart_name,
+        version_constraint,
+        options,
+    )
+}
+
+/// As [`fetch_chart_with`], resolving the version in an index already at hand (the one a
+/// HelmRepository's artifact holds, as source-controller reads it), so only the archive is
+/// downloaded.
+pub fn fetch_chart_from_index(
+    client: &Client,
+    repo_url: &str,
+    index: &Index,
+    chart_name: &str,
+    version_constraint: &str,
+    options: &Options,
+) -> Result<FetchedChart> {
+    check_repo_url(repo_url)?;
+    check_chart_name(chart_name)?;
     let entry = index.resolve(chart_name, version_constraint)?;
     let repo_shown = url::redact(repo_url);
     let reference = entry
@@ -286,12 +309,16 @@ pub fn fetch_index(repo_url: &str, options: &Options) -> Result<Index> {
 /// conditional on the cached copy's `ETag` / `Last-Modified`, and a `304` reuses the copy.
 pub fn fetch_index_with(client: &Client, repo_url: &str, options: &Options) -> Result<Index> {
     check_repo_url(repo_url)?;
-    let index_url = url::index_url(repo_url)?;
-    let bytes = download_index(client, &index_url, options)?;
+    let bytes = download_index(client, repo_url, options)?;
     Index::parse(&bytes, &url::redact(repo_url))
 }
 
-fn download_index(client: &Client, index_url: &str, options: &Options) -> Result<Vec<u8>> {
+/// The bytes of a repository's `index.yaml`, as served. With a cache directory, the request is
+/// conditional on the cached copy's `ETag` / `Last-Modified`, and a `304` reuses the copy.
+pub fn download_index(client: &Client, repo_url: &str, options: &Options) -> Result<Vec<u8>> {
+    check_repo_url(repo_url)?;
+    let index_url = url::index_url(repo_url)?;
+    let index_url = index_url.as_str();
     let request = Request {
         auth: options.auth.as_ref(),
         ..Request::get(index_url, options.max_index_bytes)
