@@ -1,0 +1,159 @@
+//! Shell completion and `--version`: the scripts of `completion bash|zsh|fish`, the Cobra-style
+//! answers of `__complete` and of the `kubectl_complete-helmrelease` helper, and real kubectl
+//! 1.35.2 completing `kubectl helmrelease ...` through the helper on PATH. The kubectl part
+//! skips without the binary unless HELMRELEASE_REQUIRE_CLUSTER is set.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: panicking is failing
+
+use std::path::Path;
+use std::process::Command;
+
+const PLUGIN: &str = env!("CARGO_BIN_EXE_kubectl-helmrelease");
+const HELPER: &str = env!("CARGO_BIN_EXE_kubectl_complete-helmrelease");
+
+fn run(bin: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn version_names_the_commit() {
+    let (code, out, _) = run(PLUGIN, &["--version"]);
+    assert_eq!(code, 0);
+    let line = out.trim();
+    let prefix = format!("kubectl-helmrelease {} (commit ", env!("CARGO_PKG_VERSION"));
+    let commit = line
+        .strip_prefix(&prefix)
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{commit}"
+    );
+}
+
+#[test]
+fn the_helper_answers_in_cobras_format() {
+    let (code, out, _) = run(HELPER, &["hi"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        "history\tRevisions of a Helm release, oldest first, like `helm history`\n:4\n"
+    );
+    // Flags of the subcommand, global ones included; values of enums; files for paths.
+    let (_, out, _) = run(HELPER, &["history", "--out"]);
+    assert_eq!(out, "--output\tOutput format\n:4\n");
+    let (_, out, _) = run(HELPER, &["get", "-o", "ya"]);
+    assert_eq!(out, "yaml\tYAML\n:4\n");
+    let (_, out, _) = run(HELPER, &["get", "man"]);
+    assert_eq!(out, "manifest\tThe rendered manifest\n:4\n");
+    let (_, out, _) = run(HELPER, &["check", "--from-file", ""]);
+    assert_eq!(out, ":0\n", "the shell completes file names");
+    let (_, out, _) = run(HELPER, &["completion", ""]);
+    assert_eq!(out, "bash\nzsh\nfish\n:4\n");
+    // The plugin's own __complete says the same.
+    assert_eq!(run(PLUGIN, &["__complete", "hi"]).1, run(HELPER, &["hi"]).1);
+}
+
+#[test]
+fn completion_scripts_for_bash_zsh_and_fish() {
+    for (shell, marker) in [
+        ("bash", "complete -F _kubectl_helmrelease"),
+        ("zsh", "#compdef kubectl-helmrelease"),
+        ("fish", "complete -c kubectl-helmrelease"),
+    ] {
+        let (code, out, err) = run(PLUGIN, &["completion", shell]);
+        assert_eq!(code, 0, "{shell}: {err}");
+        assert!(out.contains(marker), "{shell}: {out}");
+    }
+    let (code, _, err) = run(PLUGIN, &["completion", "powershell"]);
+    assert_eq!(code, 2, "{err}");
+
+    // The bash script, sourced, completes subcommands and flags.
+    let script = run(PLUGIN, &["completion", "bash"]).1;
+    let probe = format!(
+        "{script}\n\
+         COMP_WORDS=(kubectl-helmrelease hi); COMP_CWORD=1\n\
+         _kubectl_helmrelease kubectl-helmrelease hi kubectl-helmrelease; echo \"${{COMPREPLY[@]}}\"\n\
+         COMP_WORDS=(kubectl-helmrelease history --o); COMP_CWORD=2\n\
+         _kubectl_helmrelease kubectl-helmrelease --o history; echo \"${{COMPREPLY[@]}}\"\n"
+    );
+    let out = Command::new("bash").arg("-c").arg(&probe).output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "history\n--output\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn real_kubectl_completes_the_plugin_through_the_helper() {
+    let kubectl = helmrelease_testcluster::kubectl();
+    if !kubectl.is_file() {
+        assert!(
+            std::env::var_os("HELMRELEASE_REQUIRE_CLUSTER").is_none(),
+            "HELMRELEASE_REQUIRE_CLUSTER is set but kubectl is missing"
+        );
+        eprintln!("skipping: no official kubectl (run scripts/install-test-binaries.sh)");
+        return;
+    }
+    // Both executables on PATH, as krew installs them.
+    let dir = tempfile::tempdir().unwrap();
+    for bin in [PLUGIN, HELPER] {
+        let name = Path::new(bin).file_name().unwrap();
+        std::os::unix::fs::symlink(bin, dir.path().join(name)).unwrap();
+    }
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let complete = |words: &[&str]| {
+        let out = Command::new(&kubectl)
+            .arg("__complete")
+            .arg("helmrelease")
+            .args(words)
+            .env("PATH", &path)
+            .env("KUBECONFIG", dir.path().join("none"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(
+        complete(&["hi"]),
+        "history\tRevisions of a Helm release, oldest first, like `helm history`\n:4\n"
+    );
+    let out = complete(&["diff", "--to"]);
+    assert_eq!(
+        out,
+        "--to-revision\tCompare revisions: to this one (default: the latest)\n:4\n"
+    );
+    let out = complete(&[""]);
+    for name in [
+        "check",
+        "list",
+        "history",
+        "get",
+        "diff",
+        "drift",
+        "template",
+        "audit",
+        "completion",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(&format!("{name}\t"))),
+            "{name}: {out}"
+        );
+    }
+}
