@@ -7,9 +7,9 @@ use crate::check::{self, Severity};
 use crate::cli::{AuditArgs, Output};
 use crate::drift::{ReleaseDrift, all_drift};
 use crate::history::human_bytes;
-use crate::input::SourcedObject;
+use crate::input::{self, Decode, SourcedObject};
 use crate::output::{Cell, Table};
-use crate::source::{Releases, str_at};
+use crate::source::{Releases, Session, str_at};
 use crate::target::release_of;
 use crate::{Context, Outcome, Result, output};
 use helmrelease_policy::PolicySet;
@@ -346,11 +346,30 @@ const STORAGE_ROWS: usize = 10;
 
 /// Runs `audit`.
 pub fn run(args: &AuditArgs, ctx: &Context) -> Result<Outcome> {
-    let mut session = ctx.session()?;
+    // The report shows status, times, descriptions and sizes; only `--drift` reads manifests.
+    let decode = if args.drift {
+        Decode::Full
+    } else {
+        Decode::Summary
+    };
+    let (mut session, from_files) = if ctx.from_file.is_empty() {
+        (ctx.session()?, None)
+    } else {
+        // From files, the revisions move out of the inventory as they are, instead of being
+        // partitioned into a second vector by `Session::releases`: thousands of revisions
+        // would be held twice at the peak.
+        let mut inventory = input::load_with(&ctx.from_file, decode)?;
+        let (releases, broken) = input::take_releases(&mut inventory, ctx.namespace.as_deref());
+        let session = Session::from_inventory(inventory, ctx.namespace.clone());
+        (session, Some(Releases { releases, broken }))
+    };
     let namespace = session.namespace.clone();
     let policy_objects = session.policy_objects(namespace.as_deref())?;
     let policies = check::policy_set(&args.policy, &policy_objects)?;
-    let releases = session.releases(namespace.as_deref(), None)?;
+    let releases = match from_files {
+        Some(releases) => releases,
+        None => session.releases(namespace.as_deref(), None)?,
+    };
     let drift = if args.drift {
         Some(all_drift(&session, &releases, ctx.show_secrets)?)
     } else {

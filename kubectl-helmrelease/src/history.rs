@@ -1,6 +1,7 @@
 //! `history`: the revisions of a release, like `helm history`.
 
 use crate::cli::{HistoryArgs, Output, ReleaseName};
+use crate::input::{self, Decode};
 use crate::output::{Cell, Table};
 use crate::source::{Releases, Session};
 use crate::target::{self, Target};
@@ -144,10 +145,31 @@ pub fn render(rows: &[Row], ctx: &Context) -> Result<String> {
 /// Everything a command about one release needs: the session (for live objects and
 /// events), the resolved target and its revisions.
 pub fn open(ctx: &Context, name: &ReleaseName) -> Result<(Session, Target, Releases)> {
-    let mut session = ctx.session()?;
+    open_with(ctx, name, Decode::Full)
+}
+
+/// [`open`], decoding revisions read from files as `decode` says.
+fn open_with(
+    ctx: &Context,
+    name: &ReleaseName,
+    decode: Decode,
+) -> Result<(Session, Target, Releases)> {
+    let mut session = session_with(ctx, decode)?;
     let target = target::resolve(&session, &name.name, name.release)?;
     let releases = session.releases(target.namespace.as_deref(), Some(&target.release))?;
     Ok((session, target, releases))
+}
+
+/// The session the flags name; from files, revisions are decoded as `decode` says. From a
+/// cluster they are fetched per command and decoded whole.
+fn session_with(ctx: &Context, decode: Decode) -> Result<Session> {
+    if ctx.from_file.is_empty() || decode == Decode::Full {
+        return ctx.session();
+    }
+    Ok(Session::from_inventory(
+        input::load_with(&ctx.from_file, decode)?,
+        ctx.namespace.clone(),
+    ))
 }
 
 /// One `warning:` line per revision whose object name or labels disagree with the release
@@ -173,7 +195,9 @@ pub fn disagreement_warnings(history: &History<'_>) -> String {
 
 /// Runs `history`.
 pub fn run(args: &HistoryArgs, ctx: &Context) -> Result<Outcome> {
-    let (_, target, releases) = open(ctx, &args.target)?;
+    // Rows show only what the summary decode keeps, so a long history of large releases is
+    // never held whole.
+    let (_, target, releases) = open_with(ctx, &args.target, Decode::Summary)?;
     let history = one_history(&releases, &target)?;
     let stderr = disagreement_warnings(&history);
     let mut rows = rows(&history, args.max as usize);

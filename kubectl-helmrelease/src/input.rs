@@ -38,9 +38,28 @@ pub struct Inventory {
     pub broken: Vec<BrokenRelease>,
 }
 
+/// How much of each release revision to decode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Decode {
+    /// The whole release: manifest, values, hooks, chart.
+    #[default]
+    Full,
+    /// Only what listings show (`StoredRelease::decode_object_summary`): for `history` and
+    /// `audit`, which would otherwise hold every manifest and chart in memory at once.
+    Summary,
+}
+
 /// Reads every path (files, folders recursively, `-` for stdin) into an inventory.
 pub fn load(paths: &[PathBuf]) -> Result<Inventory> {
-    let mut pending = Pending::default();
+    load_with(paths, Decode::Full)
+}
+
+/// [`load`], decoding release revisions as `decode` says.
+pub fn load_with(paths: &[PathBuf], decode: Decode) -> Result<Inventory> {
+    let mut pending = Pending {
+        decode,
+        ..Pending::default()
+    };
     for path in paths {
         if path.as_os_str() == "-" {
             let mut text = Vec::new();
@@ -50,7 +69,9 @@ pub fn load(paths: &[PathBuf]) -> Result<Inventory> {
                     path: path.clone(),
                     source,
                 })?;
-            pending.add_file("<stdin>", &text)?;
+            pending.parse_file("<stdin>", &text)?;
+            drop(text);
+            pending.decode_parsed();
             continue;
         }
         for file in files_under(path)? {
@@ -58,7 +79,10 @@ pub fn load(paths: &[PathBuf]) -> Result<Inventory> {
                 path: file.clone(),
                 source,
             })?;
-            pending.add_file(&file.display().to_string(), &bytes)?;
+            pending.parse_file(&file.display().to_string(), &bytes)?;
+            // The text is parsed; let it go before decoding needs memory.
+            drop(bytes);
+            pending.decode_parsed();
         }
     }
     pending.finish()
@@ -113,20 +137,35 @@ fn is_object_file(path: &Path) -> bool {
     }
 }
 
-/// Parsed input whose release objects are not decoded yet: decoding is the expensive part
-/// (gzip and JSON of up to 6.6 MB per revision), so it runs on all cores at the end.
+/// Parsed input. Release objects are decoded file by file, on all cores, as soon as the file
+/// is parsed, and their parsed objects dropped as they are decoded: as `serde_json::Value`s,
+/// release Secrets take several times their size in the file, so holding those of every file
+/// until the end is what made audits of thousands of revisions large.
 #[derive(Debug, Default)]
 struct Pending {
     objects: Vec<SourcedObject>,
+    /// Release objects parsed and not decoded yet.
     release_objects: Vec<SourcedObject>,
+    /// Revisions read from bare payload files, listed before those from objects.
+    payloads: Vec<StoredRelease>,
     releases: Vec<StoredRelease>,
+    broken: Vec<BrokenRelease>,
+    decode: Decode,
 }
 
 impl Pending {
     fn add_file(&mut self, origin: &str, bytes: &[u8]) -> Result<()> {
+        self.parse_file(origin, bytes)?;
+        self.decode_parsed();
+        Ok(())
+    }
+
+    fn parse_file(&mut self, origin: &str, bytes: &[u8]) -> Result<()> {
         if looks_like_payload(bytes) {
-            self.releases
-                .push(StoredRelease::from_payload(bytes, origin)?);
+            self.payloads.push(match self.decode {
+                Decode::Full => StoredRelease::from_payload(bytes, origin)?,
+                Decode::Summary => StoredRelease::from_payload_summary(bytes, origin)?,
+            });
             return Ok(());
         }
         let text = std::str::from_utf8(bytes).map_err(|e| Error::Parse {
@@ -148,74 +187,124 @@ impl Pending {
         Ok(())
     }
 
+    /// Decodes the release objects parsed so far, keeping their order.
+    fn decode_parsed(&mut self) {
+        let objects = std::mem::take(&mut self.release_objects);
+        self.releases.reserve(objects.len());
+        for result in decode_all(objects, self.decode) {
+            match result {
+                Ok(stored) => self.releases.push(stored),
+                Err(broken) => self.broken.push(*broken),
+            }
+        }
+    }
+
     fn finish(self) -> Result<Inventory> {
         Ok(self.finish_decoded())
     }
 
-    fn finish_decoded(self) -> Inventory {
-        let Pending {
-            objects,
-            release_objects,
-            mut releases,
-        } = self;
-        let decoded = decode_all(&release_objects);
-        let mut broken = Vec::new();
-        for (sourced, result) in release_objects.iter().zip(decoded) {
-            match result {
-                Ok(stored) => releases.push(stored),
-                Err(error) => broken.push(BrokenRelease {
-                    release: release_of(&sourced.object),
-                    error,
-                }),
-            }
-        }
+    fn finish_decoded(mut self) -> Inventory {
+        self.decode_parsed();
+        let mut releases = self.payloads;
+        releases.append(&mut self.releases);
         Inventory {
-            objects,
+            objects: self.objects,
             releases,
-            broken,
+            broken: self.broken,
         }
     }
 }
 
-/// Decodes release objects on every available core, keeping their order.
-fn decode_all(objects: &[SourcedObject]) -> Vec<helmrelease_release::Result<StoredRelease>> {
+/// Decodes release objects on every available core, keeping their order; each object is
+/// dropped once decoded.
+fn decode_all(
+    objects: Vec<SourcedObject>,
+    mode: Decode,
+) -> Vec<std::result::Result<StoredRelease, Box<BrokenRelease>>> {
     // Objects whose name or labels disagree with their payload decode, as Helm reads them;
     // commands warn about them (`StoredRelease::disagreements`).
-    let decode = |o: &SourcedObject| StoredRelease::decode_object(&o.object, &o.origin);
+    let decode = move |o: SourcedObject| {
+        let decoded = match mode {
+            Decode::Full => StoredRelease::decode_object(&o.object, &o.origin),
+            Decode::Summary => StoredRelease::decode_object_summary(&o.object, &o.origin),
+        };
+        decoded.map_err(|error| {
+            Box::new(BrokenRelease {
+                release: release_of(&o.object),
+                error,
+            })
+        })
+    };
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(objects.len());
     if threads <= 1 {
-        return objects.iter().map(decode).collect();
+        return objects.into_iter().map(decode).collect();
     }
     let chunk = objects.len().div_ceil(threads);
+    let mut parts = Vec::with_capacity(threads);
+    let mut rest = objects;
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        parts.push(rest);
+        rest = tail;
+    }
+    parts.push(rest);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = objects
-            .chunks(chunk)
+        let handles: Vec<_> = parts
+            .into_iter()
             .map(|part| {
-                (
-                    part,
-                    scope.spawn(move || part.iter().map(decode).collect::<Vec<_>>()),
-                )
+                let origins: Vec<String> = part.iter().map(|o| o.origin.clone()).collect();
+                let handle = scope.spawn(move || part.into_iter().map(decode).collect::<Vec<_>>());
+                (origins, handle)
             })
             .collect();
         handles
             .into_iter()
-            .flat_map(|(part, handle)| {
+            .flat_map(|(origins, handle)| {
                 // A panicking decoder would be a bug; report it per object rather than abort.
                 handle.join().unwrap_or_else(|_| {
-                    part.iter()
-                        .map(|o| {
-                            Err(helmrelease_release::Error::NotARelease {
-                                object: o.origin.clone(),
-                                reason: "the decoder crashed".to_string(),
-                            })
+                    origins
+                        .into_iter()
+                        .map(|origin| {
+                            Err(Box::new(BrokenRelease {
+                                release: None,
+                                error: helmrelease_release::Error::NotARelease {
+                                    object: origin,
+                                    reason: "the decoder crashed".to_string(),
+                                },
+                            }))
                         })
                         .collect()
                 })
             })
             .collect()
     })
+}
+
+/// Moves the revisions and broken release objects of `namespace` (or all) out of an
+/// inventory, selected as `Session::releases` selects them from files (a broken object only
+/// when its name names a release). Without a namespace the vectors move whole, uncopied.
+pub fn take_releases(
+    inventory: &mut Inventory,
+    namespace: Option<&str>,
+) -> (Vec<StoredRelease>, Vec<BrokenRelease>) {
+    let wanted = |ns: &str| namespace.is_none_or(|want| want == ns);
+    let releases = match namespace {
+        None => std::mem::take(&mut inventory.releases),
+        Some(_) => {
+            let (taken, rest) = std::mem::take(&mut inventory.releases)
+                .into_iter()
+                .partition(|r| wanted(&r.namespace));
+            inventory.releases = rest;
+            taken
+        }
+    };
+    let (broken, rest) = std::mem::take(&mut inventory.broken)
+        .into_iter()
+        .partition(|b| b.release.as_ref().is_some_and(|(ns, _)| wanted(ns)));
+    inventory.broken = rest;
+    (releases, broken)
 }
 
 /// (namespace, release name) from a release object's name, for attributing decode errors.
@@ -265,7 +354,7 @@ fn looks_like_payload(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use helmrelease_release::{ObjectOptions, Release, storage};
+    use helmrelease_release::{ObjectOptions, Release, codec, storage};
     use serde_json::json;
 
     fn secret(name: &str, version: i64) -> Value {
@@ -306,6 +395,69 @@ mod tests {
             .map(|o| (o.origin.as_str(), o.line))
             .collect();
         assert_eq!(origins, vec![("dump.json", 1), ("more.yaml", 6)]);
+    }
+
+    #[test]
+    fn summary_decoding_keeps_listings_and_order_and_drops_manifests() {
+        let release = |version| Release {
+            name: "web".into(),
+            version,
+            namespace: "apps".into(),
+            manifest: "---\nkind: ConfigMap\n".into(),
+            ..Release::default()
+        };
+        let secret = |version| {
+            storage::to_secret(&release(version), &ObjectOptions::default()).unwrap_or_default()
+        };
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let list = json!({"kind": "List", "items": [secret(2), secret(1)]});
+        let mut bad = secret(3);
+        bad["data"]["release"] = json!("bm90IGEgcmVsZWFzZQ==");
+        let files = [
+            ("a.json", list.to_string()),
+            ("b.json", bad.to_string()),
+            ("c", codec::encode_payload(&release(4)).unwrap_or_default()),
+        ];
+        for (name, text) in &files {
+            std::fs::write(dir.path().join(name), text).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let paths = [dir.path().to_path_buf()];
+        let full = load(&paths).unwrap_or_else(|e| panic!("{e}"));
+        let summary = load_with(&paths, Decode::Summary).unwrap_or_else(|e| panic!("{e}"));
+        let listing = |inv: &Inventory| -> Vec<(i64, usize, bool)> {
+            inv.releases
+                .iter()
+                .map(|r| {
+                    (
+                        r.release.version,
+                        r.stored_bytes,
+                        r.release.manifest.is_empty(),
+                    )
+                })
+                .collect()
+        };
+        // Bare payloads first, then objects in file order, as before decoding went per file.
+        assert_eq!(
+            listing(&full).iter().map(|r| r.0).collect::<Vec<_>>(),
+            [4, 2, 1]
+        );
+        assert!(listing(&full).iter().all(|r| !r.2));
+        assert!(
+            listing(&summary).iter().all(|r| r.2),
+            "manifests are not decoded"
+        );
+        let sizes = |inv: &Inventory| {
+            inv.releases
+                .iter()
+                .map(|r| r.stored_bytes)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(&summary), sizes(&full));
+        assert_eq!(summary.broken.len(), 1);
+        assert_eq!(
+            summary.broken[0].release,
+            Some(("apps".to_string(), "web".to_string()))
+        );
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Helm's payload encoding: `base64(gzip(json(release)))`, and the reverse.
 
+use crate::model::{Chart, Info, Metadata};
 use crate::{Error, Release, Result, gojson};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
+use serde::Deserialize;
 use std::io::{Read, Write};
 
 /// Gzip magic as Helm checks it (`1f 8b 08`).
@@ -36,6 +38,94 @@ fn decode_release_bytes_limited(raw: &[u8], object: &str, limit: usize) -> Resul
     }
 }
 
+/// Decodes a Helm payload like [`decode_payload`], but only into the fields a listing shows:
+/// `name`, `namespace`, `version`, `apply_method`, `info` without `notes` and `resources`, and
+/// the chart's `metadata`. The chart's templates, files, values and schema, `config`,
+/// `manifest` and `hooks` are skipped without being built, so a 6.6 MB release costs a few
+/// hundred bytes once decoded. Fields that are read fail on the same input as
+/// [`decode_payload`]; malformed skipped fields are not noticed.
+pub fn decode_summary(payload: &[u8], object: &str) -> Result<Release> {
+    let raw = decode_base64(payload, object, "the Helm payload")?;
+    decode_summary_bytes(&raw, object)
+}
+
+/// [`decode_summary`] of release bytes: gzip-compressed JSON or plain JSON.
+pub fn decode_summary_bytes(raw: &[u8], object: &str) -> Result<Release> {
+    let summary: Summary = if raw.starts_with(&GZIP_MAGIC) {
+        let json = inflate(raw, object, MAX_INFLATED_BYTES)?;
+        parse_json(&json, object)?
+    } else {
+        parse_json(raw, object)?
+    };
+    Ok(summary.into_release())
+}
+
+/// The listed fields of a release. Every other key is skipped by serde (`IgnoredAny`), which
+/// scans strings and objects without allocating. Types and defaults match [`Release`], so a
+/// field read here decodes exactly as in the full model.
+#[derive(Deserialize)]
+struct Summary {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    info: Option<SummaryInfo>,
+    #[serde(default)]
+    chart: Option<SummaryChart>,
+    #[serde(default)]
+    version: i64,
+    #[serde(default)]
+    namespace: String,
+    #[serde(default)]
+    apply_method: String,
+}
+
+#[derive(Deserialize)]
+struct SummaryInfo {
+    #[serde(default)]
+    first_deployed: Option<String>,
+    #[serde(default)]
+    last_deployed: Option<String>,
+    #[serde(default)]
+    deleted: Option<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    rollback_revision: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct SummaryChart {
+    #[serde(default)]
+    metadata: Option<Metadata>,
+}
+
+impl Summary {
+    fn into_release(self) -> Release {
+        Release {
+            name: self.name,
+            info: self.info.map(|i| Info {
+                first_deployed: i.first_deployed,
+                last_deployed: i.last_deployed,
+                deleted: i.deleted,
+                description: i.description,
+                status: i.status,
+                rollback_revision: i.rollback_revision,
+                ..Info::default()
+            }),
+            chart: self.chart.map(|c| Chart {
+                metadata: c.metadata,
+                ..Chart::default()
+            }),
+            version: self.version,
+            namespace: self.namespace,
+            apply_method: self.apply_method,
+            ..Release::default()
+        }
+    }
+}
+
 /// Base64-decodes, skipping ASCII whitespace.
 pub(crate) fn decode_base64(text: &[u8], object: &str, what: &'static str) -> Result<Vec<u8>> {
     let decoded = if text.iter().any(u8::is_ascii_whitespace) {
@@ -56,7 +146,17 @@ pub(crate) fn decode_base64(text: &[u8], object: &str, what: &'static str) -> Re
 }
 
 fn inflate(gz: &[u8], object: &str, limit: usize) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(gz.len().saturating_mul(8).min(limit));
+    // Gzip's trailer holds the inflated size (mod 4 GiB). Reserving exactly that keeps the
+    // buffer from doubling past it: a 6.6 MB release would otherwise take a 10.6 MB buffer and
+    // a copy. It is only a hint (a bomb may lie), hence the limit; `read_to_end` grows the
+    // buffer if the hint is short.
+    let hint = gz
+        .len()
+        .checked_sub(4)
+        .and_then(|at| gz.get(at..))
+        .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
+        .map_or(0, |size| u32::from_le_bytes(size) as usize);
+    let mut out = Vec::with_capacity(hint.min(limit));
     GzDecoder::new(gz)
         .take(limit as u64 + 1)
         .read_to_end(&mut out)
@@ -73,7 +173,7 @@ fn inflate(gz: &[u8], object: &str, limit: usize) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn parse_json(json: &[u8], object: &str) -> Result<Release> {
+fn parse_json<'de, T: Deserialize<'de>>(json: &'de [u8], object: &str) -> Result<T> {
     serde_json::from_slice(json).map_err(|e| Error::Json {
         object: object.to_string(),
         line: e.line(),
@@ -179,6 +279,48 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn summaries_skip_what_listings_do_not_show() {
+        let json = br#"{"name":"demo","info":{"first_deployed":"2026-01-01T00:00:00Z",
+            "last_deployed":"2026-01-02T00:00:00Z","description":"Upgrade complete",
+            "status":"deployed","notes":"long notes","resources":{"v1/Pod":[{}]},"x":1},
+            "chart":{"metadata":{"name":"web","version":"1.2.3","appVersion":"4.5"},
+            "templates":[{"name":"t","data":"eA=="}],"values":{"a":1},"files":null},
+            "config":{"b":2},"manifest":"---\nkind: Pod\n","hooks":[{"name":"h"}],
+            "version":7,"namespace":"apps","apply_method":"ssa","future":[1,{"y":null}]}"#;
+        let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
+        let _ = gz.write_all(json);
+        let payload = STANDARD.encode(gz.finish().unwrap_or_default());
+        let full = decode_payload(payload.as_bytes(), "t").unwrap_or_default();
+        let summary = decode_summary(payload.as_bytes(), "t").unwrap_or_default();
+        let want = Release {
+            name: "demo".into(),
+            info: full.info.clone().map(|i| Info {
+                notes: String::new(),
+                resources: None,
+                extra: Default::default(),
+                ..i
+            }),
+            chart: full.chart.clone().map(|c| Chart {
+                metadata: c.metadata,
+                ..Chart::default()
+            }),
+            version: 7,
+            namespace: "apps".into(),
+            apply_method: "ssa".into(),
+            ..Release::default()
+        };
+        assert_eq!(summary, want);
+        assert_eq!(summary.chart_label(), "web-1.2.3");
+        assert_eq!(summary.app_version(), "4.5");
+        assert_eq!(summary.last_deployed(), Some("2026-01-02T00:00:00Z"));
+        // Plain JSON too, and read fields fail as the full decode fails.
+        let plain = decode_summary(STANDARD.encode(json).as_bytes(), "t");
+        assert_eq!(plain.ok(), Some(want));
+        let bad = decode_summary(STANDARD.encode("{\n  \"name\": 3}").as_bytes(), "f").err();
+        assert!(matches!(bad, Some(Error::Json { line: 2, .. })), "{bad:?}");
     }
 
     #[test]

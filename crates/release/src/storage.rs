@@ -131,6 +131,25 @@ impl StoredRelease {
     /// `owner=helm,name=<release>` labels and then believe the payload. Such objects are listed
     /// by [`StoredRelease::disagreements`]. Undecodable payloads are still errors.
     pub fn decode_object(object: &Value, origin: &str) -> Result<StoredRelease> {
+        StoredRelease::decode_object_with(object, origin, decode_payload)
+    }
+
+    /// Decodes a release object like [`StoredRelease::decode_object`], but its `release`
+    /// holds only what [`codec::decode_summary`](crate::codec::decode_summary) reads: name,
+    /// namespace, revision, status, times, description and chart metadata. The manifest,
+    /// values, hooks, notes and the chart's files are empty. For listings of many or large
+    /// revisions (`history`, audits), where decoding them whole would hold every manifest and
+    /// chart in memory. `stored_bytes` and [`StoredRelease::disagreements`] are as with a full
+    /// decode.
+    pub fn decode_object_summary(object: &Value, origin: &str) -> Result<StoredRelease> {
+        StoredRelease::decode_object_with(object, origin, crate::codec::decode_summary)
+    }
+
+    fn decode_object_with(
+        object: &Value,
+        origin: &str,
+        decode: fn(&[u8], &str) -> Result<Release>,
+    ) -> Result<StoredRelease> {
         let kind = object
             .get("kind")
             .and_then(Value::as_str)
@@ -172,7 +191,7 @@ impl StoredRelease {
             Driver::Secret => decode_base64(data.as_bytes(), &label, "data.release")?,
             _ => data.as_bytes().to_vec(),
         };
-        let release = decode_payload(&payload, &label)?;
+        let release = decode(&payload, &label)?;
         let labels: BTreeMap<String, String> = object
             .pointer("/metadata/labels")
             .and_then(Value::as_object)
@@ -196,7 +215,21 @@ impl StoredRelease {
     /// Decodes a bare Helm payload (the inner `data.release` string), e.g. a file written with
     /// `kubectl get secret ... -o jsonpath='{.data.release}' | base64 -d`.
     pub fn from_payload(payload: &[u8], origin: &str) -> Result<StoredRelease> {
-        let release = decode_payload(payload, origin)?;
+        StoredRelease::from_payload_with(payload, origin, decode_payload)
+    }
+
+    /// [`StoredRelease::from_payload`] decoding only the summary, as
+    /// [`StoredRelease::decode_object_summary`] does.
+    pub fn from_payload_summary(payload: &[u8], origin: &str) -> Result<StoredRelease> {
+        StoredRelease::from_payload_with(payload, origin, crate::codec::decode_summary)
+    }
+
+    fn from_payload_with(
+        payload: &[u8],
+        origin: &str,
+        decode: fn(&[u8], &str) -> Result<Release>,
+    ) -> Result<StoredRelease> {
+        let release = decode(payload, origin)?;
         let stored_bytes = payload.iter().filter(|b| !b.is_ascii_whitespace()).count();
         Ok(StoredRelease {
             driver: Driver::Payload,

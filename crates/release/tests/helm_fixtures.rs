@@ -153,3 +153,61 @@ fn truncated_and_corrupted_payloads_fail_cleanly() {
     flipped[200] = if flipped[200] == b'A' { b'B' } else { b'A' };
     assert!(codec::decode_payload(&flipped, "flip").is_err());
 }
+
+/// The summary decode keeps exactly the listed fields of the full decode and nothing else, on
+/// every release Helm wrote, as a payload and inside a Secret.
+#[test]
+fn summaries_keep_what_listings_show() {
+    for (file, ..) in FIXTURES {
+        let payload = fixture(file);
+        let full = StoredRelease::from_payload(&payload, file).expect("full");
+        let summary = StoredRelease::from_payload_summary(&payload, file).expect("summary");
+        let (f, s) = (&full.release, &summary.release);
+        assert_eq!(
+            (&s.name, &s.namespace, s.version, &s.apply_method),
+            (&f.name, &f.namespace, f.version, &f.apply_method),
+            "{file}"
+        );
+        assert_eq!(
+            (
+                s.status(),
+                s.chart_label(),
+                s.app_version(),
+                s.description()
+            ),
+            (
+                f.status(),
+                f.chart_label(),
+                f.app_version(),
+                f.description()
+            ),
+            "{file}"
+        );
+        assert_eq!(s.last_deployed(), f.last_deployed(), "{file}");
+        assert_eq!(s.metadata(), f.metadata(), "{file}");
+        let (fi, si) = (
+            f.info.clone().unwrap_or_default(),
+            s.info.clone().unwrap_or_default(),
+        );
+        assert_eq!(
+            (&si.first_deployed, &si.deleted, si.rollback_revision),
+            (&fi.first_deployed, &fi.deleted, fi.rollback_revision),
+            "{file}"
+        );
+        assert!(
+            s.manifest.is_empty() && s.hooks.is_empty() && s.config.is_none(),
+            "{file}"
+        );
+        assert!(si.notes.is_empty() && si.resources.is_none(), "{file}");
+        let chart = s.chart.clone().unwrap_or_default();
+        assert!(chart.templates.is_none() && chart.files.is_none() && chart.values.is_none());
+        assert_eq!(summary.stored_bytes, full.stored_bytes, "{file}");
+
+        let secret = storage::to_secret(&full.release, &ObjectOptions::default()).expect("secret");
+        let whole = StoredRelease::decode_object(&secret, file).expect("object");
+        let brief = StoredRelease::decode_object_summary(&secret, file).expect("object summary");
+        assert_eq!(brief.release, summary.release, "{file}");
+        assert_eq!(brief.stored_bytes, whole.stored_bytes, "{file}");
+        assert_eq!(brief.disagreements(), whole.disagreements(), "{file}");
+    }
+}
