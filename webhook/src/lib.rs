@@ -12,6 +12,7 @@ pub mod router;
 pub mod server;
 pub mod state;
 pub mod tls;
+pub mod warnings;
 
 use anyhow::Context as _;
 use helmrelease_policy::PolicySet;

@@ -2,6 +2,7 @@
 //! bytes and a [`Decider`] in, a response out; the HTTP layer only moves bytes.
 
 use crate::metrics::Decision;
+use crate::warnings;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use helmrelease_policy::prune::RuleInput;
@@ -218,6 +219,9 @@ fn decide(endpoint: Endpoint, request: AdmissionRequest, decider: &dyn Decider) 
             });
             outcome.decision = Decision::Invalid;
         }
+    }
+    if !response.warnings.is_empty() {
+        response.warnings = warnings::fit(std::mem::take(&mut response.warnings));
     }
     outcome.body = wrap(&response);
     outcome
