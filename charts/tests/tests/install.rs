@@ -56,6 +56,48 @@ async fn jsonpath(ns: &TestNamespace, object: &str, path: &str) -> String {
     )
 }
 
+/// Puts `ca` into both webhook configurations' caBundle, as the certgen hook Job (or
+/// cert-manager's cainjector) does; kwok runs no container, so the test does it.
+async fn patch_ca_bundle(ns: &TestNamespace, webhook: &str, ca: &str) {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(ca);
+    let patch = format!(
+        r#"[{{"op":"add","path":"/webhooks/0/clientConfig/caBundle","value":"{encoded}"}}]"#
+    );
+    for kind in [
+        "validatingwebhookconfiguration",
+        "mutatingwebhookconfiguration",
+    ] {
+        ok(
+            "kubectl patch",
+            ns.kubectl(&["patch", kind, webhook, "--type=json", "-p", &patch], None)
+                .await,
+        );
+    }
+}
+
+/// Both configurations' caBundle, decoded.
+async fn ca_bundles(ns: &TestNamespace, webhook: &str) -> Vec<String> {
+    use base64::Engine;
+    let mut out = Vec::new();
+    for kind in [
+        "validatingwebhookconfiguration",
+        "mutatingwebhookconfiguration",
+    ] {
+        let encoded = jsonpath(
+            ns,
+            &format!("{kind}/{webhook}"),
+            "{.webhooks[0].clientConfig.caBundle}",
+        )
+        .await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .unwrap_or_default();
+        out.push(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    out
+}
+
 /// One test, not two: both releases own the same cluster-scoped CRD, so they take turns.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn install_upgrade_uninstall_with_helm_4_then_helm_3() {
@@ -143,6 +185,9 @@ async fn helm_4_standalone_leaves_nothing(cluster: &Cluster) {
         .contains("certgen")
     );
 
+    // The CA the hook would patch in; an upgrade must keep it (Helm does not own the field).
+    patch_ca_bundle(&ns, "hr4-helmrelease-webhook", cluster.ca_pem()).await;
+
     // Upgrade: more webhook replicas, controller flags changed, the PDB of the controller off.
     let mut upgrade = vec![
         "upgrade",
@@ -162,6 +207,11 @@ async fn helm_4_standalone_leaves_nothing(cluster: &Cluster) {
     ]);
     let out = ok("helm upgrade", ns.helm(&upgrade).await);
     assert!(out.contains("REVISION: 2"), "{out}");
+    assert_eq!(
+        ca_bundles(&ns, "hr4-helmrelease-webhook").await,
+        vec![cluster.ca_pem().to_string(); 2],
+        "helm upgrade dropped the caBundle"
+    );
     assert_eq!(
         jsonpath(
             &ns,
@@ -226,6 +276,7 @@ async fn helm_3_defaults_keep_only_the_crd(cluster: &Cluster) {
         .await,
     );
     assert!(out.contains("STATUS: deployed"), "{out}");
+    patch_ca_bundle(&ns, "hr3-helmrelease-webhook", cluster.ca_pem()).await;
     let out = ok(
         "helm3 upgrade",
         ns.helm3(&[
@@ -240,6 +291,11 @@ async fn helm_3_defaults_keep_only_the_crd(cluster: &Cluster) {
         .await,
     );
     assert!(out.contains("REVISION: 2"), "{out}");
+    assert_eq!(
+        ca_bundles(&ns, "hr3-helmrelease-webhook").await,
+        vec![cluster.ca_pem().to_string(); 2],
+        "helm upgrade dropped the caBundle"
+    );
     assert_eq!(
         jsonpath(
             &ns,
