@@ -112,6 +112,15 @@ pub const VALUE_SETS: &[(&str, &[&str])] = &[
             "fullnameOverride=hr",
         ],
     ),
+    (
+        "single-replica",
+        &[
+            "--set",
+            "webhook.replicas=1",
+            "--set",
+            "webhook.failurePolicy=Ignore",
+        ],
+    ),
     // Refused: the error text must match too.
     (
         "standalone-without-controller",
