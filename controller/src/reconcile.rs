@@ -261,16 +261,7 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Reque
         return finalize(&mut run, &ctx).await;
     }
     if !run.hr.finalizers().iter().any(|f| f == FINALIZER) {
-        let mut finalizers = run.hr.finalizers().to_vec();
-        finalizers.push(FINALIZER.to_string());
-        let patch = json!({"metadata": {"finalizers": finalizers}});
-        api.patch(
-            &run.hr.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-        .map_err(|e| Error::Kube(format!("adding finalizer: {e}")))?;
+        set_finalizer(&api, &run.hr, true).await?;
         return Ok(Requeue::After(Duration::ZERO));
     }
     if run.hr.spec.suspend == Some(true) {
@@ -933,21 +924,43 @@ async fn service_account_exists(
 }
 
 async fn remove_finalizer(run: &mut Run) -> Result<Requeue, Error> {
-    let finalizers: Vec<String> = run
-        .hr
-        .finalizers()
+    set_finalizer(&run.api, &run.hr, false).await?;
+    Ok(Requeue::OnChange)
+}
+
+/// Adds Flux's finalizer, as of the object's resourceVersion (a concurrent change makes this
+/// fail and the reconcile retry, rather than lose another's finalizer), or removes it.
+pub async fn set_finalizer<K>(api: &Api<K>, object: &K, present: bool) -> Result<(), Error>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut finalizers: Vec<String> = object
+        .meta()
+        .finalizers
         .iter()
+        .flatten()
         .filter(|f| *f != FINALIZER)
         .cloned()
         .collect();
-    let patch = json!({"metadata": {"finalizers": finalizers}});
-    run.api
+    if present {
+        finalizers.push(FINALIZER.to_string());
+    }
+    let mut patch = json!({"metadata": {"finalizers": finalizers}});
+    if present {
+        patch["metadata"]["resourceVersion"] = json!(object.meta().resource_version);
+    }
+    let verb = if present { "adding" } else { "removing" };
+    match api
         .patch(
-            &run.hr.name_any(),
+            &object.name_any(),
             &PatchParams::default(),
             &Patch::Merge(&patch),
         )
         .await
-        .map_err(|e| Error::Kube(format!("removing finalizer: {e}")))?;
-    Ok(Requeue::OnChange)
+    {
+        Ok(_) => Ok(()),
+        // Already gone: nothing holds it any more.
+        Err(kube::Error::Api(s)) if s.code == 404 && !present => Ok(()),
+        Err(e) => Err(Error::Kube(format!("{verb} finalizer: {e}"))),
+    }
 }

@@ -198,7 +198,8 @@ fn referencing(
     })
 }
 
-/// What of a source matters to its HelmReleases: its artifact and whether it caught up.
+/// What of a source matters to its HelmReleases: its artifact (and where it is served) and
+/// whether it caught up.
 fn artifact_revision<K: kube::Resource + serde::Serialize>(source: &K) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let value = serde_json::to_value(source).ok()?;
@@ -206,6 +207,8 @@ fn artifact_revision<K: kube::Resource + serde::Serialize>(source: &K) -> Option
     for pointer in [
         "/status/artifact/revision",
         "/status/artifact/digest",
+        // Another publisher took over (ours after source-controller, say).
+        "/status/artifact/url",
         "/status/observedGeneration",
     ] {
         value

@@ -41,6 +41,9 @@ use std::time::Duration;
 const ARTIFACT_IN_STORAGE: &str = "ArtifactInStorage";
 /// `FetchFailed`.
 const FETCH_FAILED: &str = "FetchFailed";
+/// How soon a failed source is tried again (at most; its interval if shorter).
+const RETRY: Duration = Duration::from_secs(20);
+
 /// Conditions a failure or success of ours replaces.
 const TRANSIENT: [&str; 4] = [FETCH_FAILED, RECONCILING, STALLED, "ArtifactOutdated"];
 
@@ -615,14 +618,15 @@ fn trigger<K: Resource>(object: &K) -> Option<u64> {
     Some(hasher.finish())
 }
 
-/// The stored artifact revision of a HelmRepository, which its HelmCharts follow.
+/// The stored artifact of a HelmRepository, which its HelmCharts follow: its revision, and
+/// where it is (a new publisher, ours after source-controller's, stores the same revision).
 fn index_revision(repo: &HelmRepository) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     repo.status
         .as_ref()
         .and_then(|s| s.artifact.as_ref())
-        .map(|a| a.revision.clone())
+        .map(|a| (a.revision.clone(), a.digest.clone(), a.url.clone()))
         .hash(&mut hasher);
     Some(hasher.finish())
 }
@@ -655,7 +659,6 @@ async fn finish<K>(
     ctx: &SourceContext,
     object: &K,
     outcome: Result<Option<Outcome>, Error>,
-    kind: &str,
 ) -> Result<Action, Error>
 where
     K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
@@ -664,14 +667,6 @@ where
         + serde::Serialize
         + std::fmt::Debug,
 {
-    if object.meta().deletion_timestamp.is_some() {
-        ctx.storage.remove(&Storage::dir_of(
-            kind,
-            &object.namespace().unwrap_or_default(),
-            &object.name_any(),
-        ));
-        return Ok(Action::await_change());
-    }
     let Some(outcome) = outcome? else {
         return Ok(Action::await_change());
     };
@@ -684,10 +679,47 @@ where
     {
         status["lastHandledReconcileAt"] = json!(token);
     }
+    // A failure is retried sooner than the interval (a source not ready yet, a server down).
+    let failing = status["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == READY && c["status"] == "False")
+    });
     write_status(ctx, object, status).await?;
-    Ok(outcome
-        .requeue
-        .map_or_else(Action::await_change, Action::requeue))
+    let requeue = match outcome.requeue {
+        Some(d) if failing => Some(d.min(RETRY)),
+        other => other,
+    };
+    Ok(requeue.map_or_else(Action::await_change, Action::requeue))
+}
+
+/// Flux's finalizer: a source being deleted has its artifacts removed first; one without the
+/// finalizer gets it. False when there is nothing more to do for the object now.
+async fn guard<K>(ctx: &SourceContext, object: &K, kind: &str) -> Result<bool, Error>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let deleting = object.meta().deletion_timestamp.is_some();
+    let has = object
+        .meta()
+        .finalizers
+        .as_ref()
+        .is_some_and(|f| f.iter().any(|f| f == crate::reconcile::FINALIZER));
+    if deleting {
+        ctx.storage.remove(&Storage::dir_of(
+            kind,
+            &object.namespace().unwrap_or_default(),
+            &object.name_any(),
+        ));
+    }
+    if deleting == has {
+        let api: Api<K> =
+            Api::namespaced(ctx.client.clone(), &object.namespace().unwrap_or_default());
+        crate::reconcile::set_finalizer(&api, object, !deleting).await?;
+    }
+    Ok(!deleting)
 }
 
 fn on_error<K: Resource>(object: Arc<K>, error: &Error, _ctx: Arc<SourceContext>) -> Action {
@@ -717,8 +749,11 @@ pub async fn run(ctx: Arc<SourceContext>, namespace: Option<String>, concurrency
     .with_config(config.clone())
     .run(
         |r: Arc<HelmRepository>, ctx: Arc<SourceContext>| async move {
+            if !guard(&ctx, r.as_ref(), "helmrepository").await? {
+                return Ok(Action::await_change());
+            }
             let outcome = repository(&ctx, &r).await;
-            finish(&ctx, r.as_ref(), outcome, "helmrepository").await
+            finish(&ctx, r.as_ref(), outcome).await
         },
         on_error,
         ctx.clone(),
@@ -743,8 +778,11 @@ pub async fn run(ctx: Arc<SourceContext>, namespace: Option<String>, concurrency
         )
         .run(
             |c: Arc<HelmChart>, ctx: Arc<SourceContext>| async move {
+                if !guard(&ctx, c.as_ref(), "helmchart").await? {
+                    return Ok(Action::await_change());
+                }
                 let outcome = chart(&ctx, &c).await;
-                finish(&ctx, c.as_ref(), outcome, "helmchart").await
+                finish(&ctx, c.as_ref(), outcome).await
             },
             on_error,
             ctx.clone(),
@@ -764,8 +802,11 @@ pub async fn run(ctx: Arc<SourceContext>, namespace: Option<String>, concurrency
         .with_config(config)
         .run(
             |o: Arc<OCIRepository>, ctx: Arc<SourceContext>| async move {
+                if !guard(&ctx, o.as_ref(), "ocirepository").await? {
+                    return Ok(Action::await_change());
+                }
                 let outcome = oci_repository(&ctx, &o).await;
-                finish(&ctx, o.as_ref(), outcome, "ocirepository").await
+                finish(&ctx, o.as_ref(), outcome).await
             },
             on_error,
             ctx.clone(),
