@@ -27,7 +27,9 @@ created="$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ)"
 target=x86_64-unknown-linux-gnu
 programs=(helmrelease-webhook helmrelease-controller)
 
+strip_debug=false
 if [ -z "$bin_dir" ]; then
+  strip_debug=true
   RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
     cargo build --release --locked --target "$target" \
     -p helmrelease-webhook -p helmrelease-controller
@@ -88,6 +90,8 @@ for program in "${programs[@]}"; do
   app="$work/$program"
   mkdir -p "$app/usr/local/bin"
   install -m 0755 "$bin_dir/$program" "$app/usr/local/bin/$program"
+  # The release profile keeps line tables; symbols stay for backtraces.
+  if $strip_debug; then strip --strip-debug "$app/usr/local/bin/$program"; fi
   pack "$app" >"$work/$program.tar"
 
   layers=""

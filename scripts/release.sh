@@ -29,7 +29,9 @@ os=linux
 arch=amd64
 target=x86_64-unknown-linux-gnu
 
+strip_debug=false
 if [ -z "$bin_dir" ]; then
+  strip_debug=true
   RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
     cargo build --release --locked -p kubectl-helmrelease --target "$target" \
     --bin kubectl-helmrelease --bin kubectl_complete-helmrelease
@@ -41,6 +43,8 @@ stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 for bin in kubectl-helmrelease kubectl_complete-helmrelease; do
   install -m 0755 "$bin_dir/$bin" "$stage/$bin"
+  # The release profile keeps line tables (150 MB); symbols stay for backtraces.
+  if $strip_debug; then strip --strip-debug "$stage/$bin"; fi
 done
 install -m 0644 README.md "$stage/README.md"
 
