@@ -10,6 +10,7 @@ pub mod actions;
 pub mod capabilities;
 pub mod compose;
 pub mod conditions;
+pub mod dependency;
 pub mod drift;
 pub mod events;
 pub mod helmchart;
@@ -67,6 +68,9 @@ pub struct Settings {
     pub default_service_account: Option<String>,
     /// `--sources`.
     pub sources: Sources,
+    /// `--feature-gates=AdditiveCELDependencyCheck=true`: a `readyExpr` adds to the built-in
+    /// readiness check instead of replacing it.
+    pub additive_cel_dependency_check: bool,
 }
 
 impl Default for Settings {
@@ -79,6 +83,7 @@ impl Default for Settings {
             no_cross_namespace_refs: false,
             default_service_account: None,
             sources: Sources::InProcess,
+            additive_cel_dependency_check: false,
         }
     }
 }

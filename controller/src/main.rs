@@ -62,6 +62,11 @@ struct Cli {
     /// publishes (every source kind, Git and Bucket included).
     #[arg(long, value_enum, default_value_t = SourcesFlag::InProcess)]
     sources: SourcesFlag,
+    /// Feature gates, `Name=true|false,...`: AdditiveCELDependencyCheck (a dependsOn
+    /// readyExpr adds to the Ready check instead of replacing it). Flux's other gates are
+    /// accepted and have no effect here.
+    #[arg(long, default_value = "")]
+    feature_gates: String,
     /// In-process sources: where artifacts (indexes, charts) are stored.
     #[arg(long, default_value_os_t = std::env::temp_dir().join("helmrelease-controller"))]
     storage_path: std::path::PathBuf,
@@ -95,6 +100,22 @@ fn addr(text: &str) -> anyhow::Result<Option<SocketAddr>> {
     ))
 }
 
+/// `--feature-gates`: `Name=bool` pairs, comma-separated.
+fn feature_gates(text: &str) -> anyhow::Result<std::collections::BTreeMap<String, bool>> {
+    let mut gates = std::collections::BTreeMap::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = pair
+            .split_once('=')
+            .with_context(|| format!("--feature-gates: {pair:?} is not Name=true|false"))?;
+        let value: bool = value
+            .trim()
+            .parse()
+            .with_context(|| format!("--feature-gates: {pair:?} is not Name=true|false"))?;
+        gates.insert(name.trim().to_string(), value);
+    }
+    Ok(gates)
+}
+
 fn duration(flag: &str, text: &str) -> anyhow::Result<std::time::Duration> {
     parse_duration(text)
         .with_context(|| format!("--{flag}: {text:?} is not a duration like 30s or 5m"))
@@ -126,6 +147,7 @@ fn main() -> anyhow::Result<()> {
         "console" => builder.init(),
         other => anyhow::bail!("--log-encoding {other:?}: use json or console"),
     }
+    let gates = feature_gates(&cli.feature_gates)?;
     let options = run::Options {
         concurrent: cli.concurrent.max(1),
         metrics_addr: addr(&cli.metrics_addr)?,
@@ -151,6 +173,10 @@ fn main() -> anyhow::Result<()> {
                 SourcesFlag::InProcess => helmrelease_controller::Sources::InProcess,
                 SourcesFlag::SourceController => helmrelease_controller::Sources::SourceController,
             },
+            additive_cel_dependency_check: gates
+                .get("AdditiveCELDependencyCheck")
+                .copied()
+                .unwrap_or(false),
             ..Settings::default()
         },
     };

@@ -285,33 +285,38 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Reque
     outcome
 }
 
-async fn check_dependencies(run: &mut Run, ctx: &Context) -> Result<Option<String>, Error> {
+async fn check_dependencies(
+    run: &mut Run,
+    ctx: &Context,
+) -> Result<crate::dependency::Verdict, Error> {
+    use crate::dependency::{Verdict, judge};
+    let this = serde_json::to_value(&run.hr).unwrap_or_default();
     for dep in run.hr.spec.depends_on.clone().unwrap_or_default() {
         let ns = dep
             .namespace
             .clone()
+            .filter(|n| !n.is_empty())
             .unwrap_or_else(|| run.hr.namespace().unwrap_or_default());
+        // Read afresh, not from a cache, as helm-controller does.
         let api: Api<HelmRelease> = Api::namespaced(ctx.client.clone(), &ns);
-        let ready = match api
+        let found = api
             .get_opt(&dep.name)
             .await
-            .map_err(|e| Error::Kube(format!("reading dependency {ns}/{}: {e}", dep.name)))?
-        {
-            None => false,
-            Some(other) => {
-                let status = other.status.clone().unwrap_or_default();
-                let ready = status.conditions.unwrap_or_default().iter().any(|c| {
-                    c.type_ == conditions::READY
-                        && c.status == helmrelease_crds::meta::ConditionStatus::True
-                });
-                ready && status.observed_generation == other.metadata.generation
-            }
-        };
-        if !ready {
-            return Ok(Some(format!("dependency '{ns}/{}' is not ready", dep.name)));
+            .map_err(|e| Error::Kube(format!("unable to get '{ns}/{}' dependency: {e}", dep.name)))?
+            .and_then(|d| serde_json::to_value(d).ok());
+        let verdict = judge(
+            &this,
+            &ns,
+            &dep.name,
+            dep.ready_expr.as_deref(),
+            found.as_ref(),
+            ctx.settings.additive_cel_dependency_check,
+        );
+        if verdict != Verdict::Ready {
+            return Ok(verdict);
         }
     }
-    Ok(None)
+    Ok(Verdict::Ready)
 }
 
 async fn reconcile_release(run: &mut Run, ctx: &Context) -> Result<Requeue, Error> {
@@ -329,12 +334,26 @@ async fn reconcile_release(run: &mut Run, ctx: &Context) -> Result<Requeue, Erro
         }
     }
 
-    if let Some(message) = check_dependencies(run, ctx).await? {
-        run.mark_ready_false("DependencyNotReady", &message);
-        ctx.events
-            .warning(&run.hr, "DependencyNotReady", &message, Meta::default())
-            .await;
-        return Ok(Requeue::After(ctx.settings.requeue_dependency));
+    match check_dependencies(run, ctx).await? {
+        crate::dependency::Verdict::Ready => {}
+        crate::dependency::Verdict::NotReady(message) => {
+            run.mark_ready_false("DependencyNotReady", &message);
+            // helm-controller records this one as a Normal event: waiting is not a failure.
+            ctx.events
+                .normal(&run.hr, "DependencyNotReady", &message, Meta::default())
+                .await;
+            return Ok(Requeue::After(ctx.settings.requeue_dependency));
+        }
+        crate::dependency::Verdict::Invalid(message) => {
+            let text =
+                format!("Reconciliation failed terminally due to configuration error: {message}");
+            run.mark_ready_false("InvalidCELExpression", &text);
+            run.conditions.mark_stalled("InvalidCELExpression", &text);
+            ctx.events
+                .warning(&run.hr, "InvalidCELExpression", &message, Meta::default())
+                .await;
+            return Ok(Requeue::OnChange);
+        }
     }
 
     let loaded = match compose::load(ctx, &run.hr).await {

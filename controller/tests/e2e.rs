@@ -611,6 +611,56 @@ async fn reconciles_helmreleases_end_to_end() {
         .await,
     );
 
+    // readyExpr: CEL over the dependency (`dep`) decides instead of its Ready condition; an
+    // expression that does not compile stalls the HelmRelease.
+    let gated = |name: &str, expr: &str| {
+        format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\n  namespace: {n}\nspec:\n  interval: 1m\n  dependsOn:\n  - name: web\n    readyExpr: {expr}\n  chart:\n    spec:\n      chart: webapp\n      version: \"1.0.0\"\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n  values:\n    replicaCount: 1\n"
+        )
+    };
+    apply(
+        &ns,
+        &gated("gated", "\"dep.spec.values.replicaCount == 4\""),
+    )
+    .await;
+    apply(&ns, &gated("broken", "\"dep.spec.values.(\"")).await;
+    wait_for(
+        &ns,
+        "hr/gated",
+        "{.status.conditions[?(@.type==\"Ready\")].message}",
+        &log,
+        |v| v == format!("dependency '{n}/web' is not ready according to readyExpr eval"),
+    )
+    .await;
+    wait_for(
+        &ns,
+        "hr/broken",
+        "{.status.conditions[?(@.type==\"Stalled\")].reason}",
+        &log,
+        |v| v == "InvalidCELExpression",
+    )
+    .await;
+    apply(
+        &ns,
+        &helmrelease(n, "1.1.0", "  values:\n    replicaCount: 4\n"),
+    )
+    .await;
+    wait_for(&ns, "hr/gated", READY, &log, ready_true).await;
+    ok(
+        "delete",
+        ns.kubectl(
+            &[
+                "delete",
+                "hr/gated",
+                "hr/broken",
+                "--wait=true",
+                "--timeout=60s",
+            ],
+            None,
+        )
+        .await,
+    );
+
     // kill -9 in the middle of an upgrade: the release stays pending-upgrade; a new
     // controller unlocks it and converges.
     apply(&ns, &helmrelease(n, "1.1.0", "  values:\n    replicaCount: 3\n    podAnnotations:\n      helmrelease.dev/kwok-fail: \"true\"\n  timeout: 60s\n").replace("  timeout: 20s\n", "")).await;
