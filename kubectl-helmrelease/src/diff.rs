@@ -287,7 +287,7 @@ fn revisions_diff(args: &DiffArgs, name: &ReleaseName, ctx: &Context) -> Result<
     };
     Ok(Outcome {
         stdout,
-        stderr: String::new(),
+        stderr: history::disagreement_warnings(&history),
         code: u8::from(report.summary.differ()),
     })
 }

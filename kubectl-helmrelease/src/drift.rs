@@ -120,7 +120,7 @@ fn one(name: &ReleaseName, ctx: &Context) -> Result<Outcome> {
     };
     Ok(Outcome {
         stdout,
-        stderr: String::new(),
+        stderr: history::disagreement_warnings(&history),
         code: u8::from(!result.report.is_empty()),
     })
 }
@@ -246,7 +246,7 @@ fn all(ctx: &Context) -> Result<Outcome> {
     };
     Ok(Outcome {
         stdout,
-        stderr: String::new(),
+        stderr: history::object_warnings(&releases.releases),
         code: u8::from(drifted),
     })
 }

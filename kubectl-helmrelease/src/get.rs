@@ -9,19 +9,33 @@
 
 use crate::cli::{GetArgs, Output, Part};
 use crate::values::SecretValues;
-use crate::{Context, Error, Result};
+use crate::{Context, Error, Outcome, Result};
 use helmrelease_release::model::Dependency;
 use helmrelease_release::{History, Release, StoredRelease};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// Runs `get`.
-pub fn run(args: &GetArgs, ctx: &Context) -> Result<String> {
+pub fn run(args: &GetArgs, ctx: &Context) -> Result<Outcome> {
     let (_, target, releases) = crate::history::open(ctx, &args.target)?;
     let history = crate::history::one_history(&releases, &target)?;
+    Ok(Outcome {
+        stdout: part(args, ctx, &target, &history)?,
+        stderr: crate::history::disagreement_warnings(&history),
+        ..Outcome::default()
+    })
+}
+
+/// The part `get` prints.
+fn part(
+    args: &GetArgs,
+    ctx: &Context,
+    target: &crate::target::Target,
+    history: &History<'_>,
+) -> Result<String> {
     // Helm takes the latest revision for `--revision` 0 or below.
     let revision = args.revision.filter(|r| *r > 0);
-    let stored = pick(&history, revision)?;
+    let stored = pick(history, revision)?;
     let secrets = if ctx.show_secrets {
         SecretValues::default()
     } else {

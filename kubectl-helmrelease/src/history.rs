@@ -6,7 +6,7 @@ use crate::output::{Cell, Table};
 use crate::source::{Releases, Session};
 use crate::target::{self, Target};
 use crate::{Context, Error, Outcome, Result, output};
-use helmrelease_release::{History, Status, history};
+use helmrelease_release::{History, Status, StoredRelease, history};
 use serde::Serialize;
 
 /// One row, with the JSON keys `helm history -o json` uses.
@@ -176,9 +176,13 @@ fn session_with(ctx: &Context, decode: Decode) -> Result<Session> {
 /// inside it. Helm shows such revisions as their payload says, without a word; so do we, but
 /// say so.
 pub fn disagreement_warnings(history: &History<'_>) -> String {
-    history
-        .revisions
-        .iter()
+    object_warnings(history.revisions.iter().copied())
+}
+
+/// [`disagreement_warnings`] for any set of revisions (`drift -A` compares many releases).
+pub fn object_warnings<'a>(revisions: impl IntoIterator<Item = &'a StoredRelease>) -> String {
+    revisions
+        .into_iter()
         .filter_map(|r| {
             let disagreements = r.disagreements();
             (!disagreements.is_empty()).then(|| {
