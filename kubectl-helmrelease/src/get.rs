@@ -16,14 +16,32 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// Runs `get`.
-pub fn run(args: &GetArgs, ctx: &Context) -> Result<Outcome> {
+pub fn run(args: &GetArgs, ctx: &Context) -> Result<Printed> {
     let (_, target, releases) = crate::history::open(ctx, &args.target)?;
     let history = crate::history::one_history(&releases, &target)?;
-    Ok(Outcome {
+    Ok(Printed {
         stdout: part(args, ctx, &target, &history)?,
         stderr: crate::history::disagreement_warnings(&history),
-        ..Outcome::default()
     })
+}
+
+/// What `get` prints: the part, and warnings about the release's objects.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Printed {
+    /// The part asked for.
+    pub stdout: String,
+    /// `warning:` lines.
+    pub stderr: String,
+}
+
+impl From<Printed> for Outcome {
+    fn from(printed: Printed) -> Outcome {
+        Outcome {
+            stdout: printed.stdout,
+            stderr: printed.stderr,
+            ..Outcome::default()
+        }
+    }
 }
 
 /// The part `get` prints.
