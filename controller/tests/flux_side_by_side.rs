@@ -293,14 +293,12 @@ fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<(String, String, String)
 }
 
 /// The release Secrets of `web`, decoded.
-async fn stored_releases(ns: &TestNamespace) -> Vec<(Value, StoredRelease)> {
+async fn stored_releases(ns: &TestNamespace, name: &str) -> Vec<(Value, StoredRelease)> {
+    let selector = format!("owner=helm,name={name}");
     let list = ok(
         "kubectl get secrets",
-        ns.kubectl(
-            &["get", "secrets", "-l", "owner=helm,name=web", "-o", "json"],
-            None,
-        )
-        .await,
+        ns.kubectl(&["get", "secrets", "-l", &selector, "-o", "json"], None)
+            .await,
     );
     let list: Value = serde_json::from_str(&list).unwrap();
     list["items"]
@@ -337,8 +335,9 @@ fn check_digests(status: &mut Value, stored: &[(Value, StoredRelease)]) {
         let release = stored
             .iter()
             .find(|(_, s)| Some(s.release.version) == entry["version"].as_i64());
+        let oci = entry["ociDigest"].as_str();
         let expected =
-            release.map(|(_, s)| helmrelease_flux::digest::release_digest(&s.release, None));
+            release.map(|(_, s)| helmrelease_flux::digest::release_digest(&s.release, oci));
         let verdict = match expected {
             Some(d) if entry["digest"] == d.as_str() => "the stored release's digest".to_string(),
             Some(d) => format!("{} (the stored release's: {d})", entry["digest"]),
@@ -392,8 +391,13 @@ async fn live_objects(ns: &TestNamespace, releases: &Value) -> Value {
 
 /// Everything compared: the HelmRelease status, the release Secrets, the live objects.
 async fn observe(ns: &TestNamespace) -> Value {
-    let hr = get_json(ns, "hr/web").await;
-    let stored = stored_releases(ns).await;
+    observe_release(ns, "web").await
+}
+
+/// [`observe`] of the HelmRelease (and release) `name`.
+async fn observe_release(ns: &TestNamespace, name: &str) -> Value {
+    let hr = get_json(ns, &format!("hr/{name}")).await;
+    let stored = stored_releases(ns, name).await;
     let mut status = hr["status"].clone();
     check_digests(&mut status, &stored);
     let releases = releases(&stored);
@@ -1134,3 +1138,113 @@ async fn ours_with_source_controller_agrees() {
         .compare("sources bump", revision, KNOWN_SOURCES_BUMP)
         .await;
 }
+
+/// A chart pushed with official helm to a real OCI registry (CNCF distribution), deployed
+/// through an OCIRepository (`chartRef`) and through a `type: oci` HelmRepository: Flux's
+/// source-controller and helm-controller in one namespace, ours with in-process sources in the
+/// other. The releases, live objects, HelmRelease status and the sources' status are compared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oci_sources_agree() {
+    let Some(cluster) = cluster().await else {
+        return;
+    };
+    if !flux::registry_bin().is_file() && std::env::var_os("HELMRELEASE_REQUIRE_CLUSTER").is_none()
+    {
+        return;
+    }
+    let theirs = cluster.namespace("oci-flux").await.unwrap();
+    let mine = cluster.namespace("oci-ours").await.unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let logs = |name: &str| work.path().join(format!("{name}.log"));
+    let registry = tokio::task::block_in_place(|| {
+        flux::start_registry(cluster, &theirs.name, &logs("registry"))
+    })
+    .unwrap_or_else(|e| panic!("starting the registry: {e}"));
+    for version in ["1.0.0", "1.1.0"] {
+        let archive = work.path().join(format!("webapp-{version}.tgz"));
+        std::fs::write(&archive, chart(work.path(), version)).unwrap();
+        ok(
+            "helm push",
+            theirs
+                .helm(&[
+                    "push",
+                    &archive.display().to_string(),
+                    &format!("oci://{}/charts", registry.addr),
+                    "--plain-http",
+                ])
+                .await,
+        );
+    }
+    let _source = start_source(cluster, &theirs, &logs("flux-source"));
+    let _flux = start(cluster, "flux", &theirs, &logs("flux"));
+    let _ours = start(cluster, "ours", &mine, &logs("ours"));
+    let resources = |ns: &str| {
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: webapp\n  namespace: {ns}\nspec:\n  interval: 1h\n  url: oci://{addr}/charts/webapp\n  insecure: true\n  ref:\n    semver: \"1.0.x\"\n  layerSelector:\n    mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip\n    operation: copy\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  interval: 1h\n  chartRef:\n    kind: OCIRepository\n    name: webapp\n  values:\n    replicaCount: 1\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: registry\n  namespace: {ns}\nspec:\n  type: oci\n  insecure: true\n  url: oci://{addr}/charts\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: api\n  namespace: {ns}\nspec:\n  interval: 1h\n  chart:\n    spec:\n      chart: webapp\n      version: \"1.1.0\"\n      sourceRef:\n        kind: HelmRepository\n        name: registry\n  values:\n    replicaCount: 1\n",
+            addr = registry.addr
+        )
+    };
+    let sides = [(&theirs, logs("flux")), (&mine, logs("ours"))];
+    let mut seen = Vec::new();
+    for (ns, log) in &sides {
+        apply(ns, &resources(&ns.name)).await;
+        wait_revision(ns, log, 1).await;
+        wait_hr(ns, log, "api Ready", |_| true).await;
+    }
+    for (ns, log) in &sides {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let api = get_json(ns, "hr/api").await;
+            if ready(&api).is_some_and(|c| c["status"] == "True") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: hr/api never Ready: {:#}\n{}",
+                ns.name,
+                api["status"],
+                tail(log)
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        settled(ns, log).await;
+        let mut v = observe(ns).await;
+        v["api"] = observe_release(ns, "api").await;
+        v["ociRepository"] = normalise(&get_json_opt(ns, "ocirepository/webapp").await, &ns.name);
+        v["helmRepository"] =
+            normalise(&get_json_opt(ns, "helmrepository/registry").await, &ns.name);
+        v["apiChart"] = normalise(
+            &get_json_opt(ns, &format!("helmchart/{}-api", ns.name)).await,
+            &ns.name,
+        );
+        seen.push(v);
+    }
+    // Each side's artifact server address stands as STORAGE.
+    let unaddressed = |v: &Value| -> Value {
+        let mut text = serde_json::to_string(v).unwrap();
+        let addrs: Vec<String> = text
+            .match_indices("http://127.0.0.1:")
+            .map(|(i, _)| {
+                text[i + 7..]
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        for addr in addrs {
+            text = text.replace(&addr, "STORAGE");
+        }
+        serde_json::from_str(&text).unwrap()
+    };
+    let (a, b) = (unaddressed(&seen[0]), unaddressed(&seen[1]));
+    assert!(a["releases"]["v1"].is_object(), "{a:#}");
+    assert_eq!(
+        a["api"]["status"]["history"][0]["chartVersion"], "1.1.0",
+        "the type: oci HelmRepository gave 1.1.0: {a:#}"
+    );
+    assert_differences("oci sources", ["flux", "ours"], &a, &b, KNOWN_OCI);
+}
+
+/// Differences between Flux's source-controller and ours for OCI sources.
+const KNOWN_OCI: &[&str] = &[];

@@ -132,6 +132,7 @@ pub fn fetch_oci_chart_with(
         from_cache,
         deprecated: meta.deprecated,
         manifest_digest: Some(manifest.digest.clone()),
+        annotations: manifest.json.annotations.clone(),
     };
     let cache_path = options
         .cache_dir
@@ -385,6 +386,8 @@ struct ManifestJson {
     layers: Vec<Descriptor>,
     #[serde(default)]
     manifests: Option<serde_json::Value>,
+    #[serde(default)]
+    annotations: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone)]

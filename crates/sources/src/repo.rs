@@ -132,6 +132,9 @@ pub struct FetchedChart {
     /// OCI only: SHA-256 (hex) of the image manifest, the digest Flux's OCIRepository revision
     /// (`<tag>@sha256:<digest>`) names.
     pub manifest_digest: Option<String>,
+    /// OCI only: the manifest's annotations (`org.opencontainers.image.*`), which Flux records
+    /// as the artifact's metadata.
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 impl fmt::Debug for FetchedChart {
@@ -147,6 +150,7 @@ impl fmt::Debug for FetchedChart {
             .field("from_cache", &self.from_cache)
             .field("deprecated", &self.deprecated)
             .field("manifest_digest", &self.manifest_digest)
+            .field("annotations", &self.annotations)
             .finish()
     }
 }
@@ -259,6 +263,7 @@ pub fn fetch_chart_from_index(
             from_cache,
             deprecated: entry.deprecated,
             manifest_digest: None,
+            annotations: Default::default(),
         };
 
     if let (Some(dir), Some(digest)) = (&options.cache_dir, &expected) {

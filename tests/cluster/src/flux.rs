@@ -65,6 +65,7 @@ pub struct Process {
     watchdog: Option<Child>,
     log: PathBuf,
     health_port: u16,
+    ready_path: &'static str,
 }
 
 impl Process {
@@ -108,12 +109,26 @@ impl Process {
         .stderr(err)
         // A group of its own: the watchdog stops it (and anything it started) with one signal.
         .process_group(0);
+        Process::launch(cluster, name, cmd, log, health_port, "/readyz")
+    }
+
+    /// Spawns `cmd` (set up to log to `log`) under the cluster's watchdog and waits until
+    /// `http://127.0.0.1:<ready_port><ready_path>` answers 200.
+    fn launch(
+        cluster: &Cluster,
+        name: &str,
+        mut cmd: Command,
+        log: &Path,
+        ready_port: u16,
+        ready_path: &'static str,
+    ) -> Result<Process, Error> {
         let child = cmd.spawn().map_err(io(format!("starting {name}")))?;
         let mut process = Process {
             name: name.to_string(),
             watchdog: None,
             log: log.to_path_buf(),
-            health_port,
+            health_port: ready_port,
+            ready_path,
             child: Some(child),
         };
         let pid = process.child.as_ref().map_or(0, Child::id);
@@ -146,7 +161,7 @@ impl Process {
                     self.log_tail(20)
                 )));
             }
-            if http_get_ok(self.health_port, "/readyz") {
+            if http_get_ok(self.health_port, self.ready_path) {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -274,4 +289,57 @@ pub fn start_helm_controller_with_args(
     let mut args = vec!["--graceful-shutdown-timeout=5s".to_string()];
     args.extend(extra.iter().map(|a| a.to_string()));
     Process::start(cluster, &name, bin, namespace, args, log)
+}
+
+/// The CNCF distribution registry's binary (`HELMRELEASE_REGISTRY_BIN`, or the build script's
+/// `registry/bin` in the cache).
+pub fn registry_bin() -> PathBuf {
+    std::env::var_os("HELMRELEASE_REGISTRY_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache_dir().join("registry/bin/registry"))
+}
+
+/// An OCI registry (CNCF distribution, `scripts/build-registry.sh`) on a free loopback port,
+/// plain HTTP, storing in the cluster's data folder.
+#[derive(Debug)]
+pub struct Registry {
+    /// The process.
+    pub process: Process,
+    /// `127.0.0.1:<port>`.
+    pub addr: String,
+}
+
+/// Starts a registry named `name`, logging to `log`.
+pub fn start_registry(cluster: &Cluster, name: &str, log: &Path) -> Result<Registry, Error> {
+    let bin = registry_bin();
+    if !bin.is_file() {
+        return Err(Error::Missing(bin));
+    }
+    let dir = cluster.data_dir().join(format!("registry-{name}"));
+    std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+    let port = free_port()?;
+    let addr = format!("127.0.0.1:{port}");
+    let config = dir.join("config.yml");
+    let text = format!(
+        "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n",
+        dir.join("data").display()
+    );
+    std::fs::write(&config, text).map_err(io(format!("writing {}", config.display())))?;
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(io(format!("opening {}", log.display())))?;
+    let err = out
+        .try_clone()
+        .map_err(io(format!("opening {}", log.display())))?;
+    let mut cmd = Command::new(&bin);
+    cmd.arg("serve")
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0);
+    let process = Process::launch(cluster, "registry", cmd, log, port, "/v2/")?;
+    Ok(Registry { process, addr })
 }
