@@ -171,6 +171,8 @@ spec:
               value: {{ include "helmrelease.webhookSecret" $root }}
             - name: WEBHOOK
               value: {{ include "helmrelease.component" (dict "root" $root "component" "webhook") }}
+            - name: CERT_DIR
+              value: /certs
           securityContext:
             {{- toYaml $securityContext | nindent 12 }}
           volumeMounts:

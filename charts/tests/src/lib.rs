@@ -131,6 +131,15 @@ pub const VALUE_SETS: &[(&str, &[&str])] = &[
     ("schema-enum", &["--set", "webhook.certificates.mode=vault"]),
 ];
 
+/// Where the workspace's binaries are: the profile folder (`target/debug`) of the running
+/// test executable, which lives in its `deps/`.
+pub fn bin_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.to_path_buf()))
+        .unwrap_or_default()
+}
+
 /// What one `template` printed.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Run {

@@ -7,16 +7,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: panicking is failing
 
-use helmrelease_chart_tests::{VALUE_SETS, documents, ours};
+use helmrelease_chart_tests::{VALUE_SETS, bin_dir, documents, ours};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Command;
-
-/// target/debug (or the profile folder this test was built in).
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
 
 #[test]
 fn the_programs_accept_the_arguments_the_chart_gives_them() {

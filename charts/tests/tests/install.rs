@@ -7,8 +7,11 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers: panicking is failing
 
-use helmrelease_chart_tests::chart;
+use helmrelease_chart_tests::{bin_dir, chart, documents};
 use helmrelease_testcluster::{Cluster, TestNamespace, ok, shared};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Every object carrying the release's instance label, in any namespace, as `kind/name` lines,
 /// plus the CRDs the chart may install.
@@ -96,6 +99,169 @@ async fn ca_bundles(ns: &TestNamespace, webhook: &str) -> Vec<String> {
         out.push(String::from_utf8_lossy(&bytes).into_owned());
     }
     out
+}
+
+/// The certgen hooks of release `release`, from `helm get hooks`: their RBAC objects applied
+/// (without the hook lifecycle, so they stay) and, per Job, its script and environment.
+async fn certgen_hooks(
+    ns: &TestNamespace,
+    release: &str,
+) -> BTreeMap<String, (String, BTreeMap<String, String>)> {
+    let hooks = ok("helm get hooks", ns.helm(&["get", "hooks", release]).await);
+    let mut jobs = BTreeMap::new();
+    for (source, body) in documents(&hooks) {
+        if !source.contains("/certgen/") {
+            continue;
+        }
+        let object: Value = serde_saphyr::from_str(&body).unwrap();
+        if object["kind"] != "Job" {
+            ok(
+                "kubectl apply",
+                ns.kubectl(&["apply", "-f", "-"], Some(&body)).await,
+            );
+            continue;
+        }
+        let container = &object["spec"]["template"]["spec"]["containers"][0];
+        let script = container["command"][2].as_str().unwrap().to_string();
+        let env = container["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["name"].as_str().unwrap().to_string(),
+                    e["value"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let name = object["metadata"]["name"].as_str().unwrap();
+        jobs.insert(name.rsplit('-').next().unwrap().to_string(), (script, env));
+    }
+    jobs
+}
+
+/// Runs a certgen Job's script here, as its ServiceAccount would (the kubeconfig impersonates
+/// it), with official kubectl on PATH and `cert_dir` as the Job's /certs.
+fn run_certgen(
+    cluster: &Cluster,
+    ns: &TestNamespace,
+    job: &(String, BTreeMap<String, String>),
+    service_account: &str,
+    cert_dir: &Path,
+) -> (bool, String) {
+    let home = cert_dir.join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let kubeconfig = home.join("kubeconfig");
+    let yaml = cluster.kubeconfig_yaml(&ns.name)
+        + &format!(
+            "    as: system:serviceaccount:{}:{service_account}\n",
+            ns.name
+        );
+    std::fs::write(&kubeconfig, yaml).unwrap();
+    let kubectl_dir = helmrelease_testcluster::kubectl()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        kubectl_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let (script, env) = job;
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .envs(env)
+        .env("CERT_DIR", cert_dir)
+        .env("HOME", &home)
+        .env("KUBECONFIG", &kubeconfig)
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// The self-signed certificate hooks, for real: kwok completes hook Jobs without running
+/// them, so their scripts run here, with the hooks' own RBAC: create stores the certificate
+/// `helmrelease-webhook certs` wrote and keeps it on a second run, patch puts its CA into
+/// both webhook configurations, delete removes the Secret. Returns the CA.
+async fn self_signed_hooks_work(
+    cluster: &Cluster,
+    ns: &TestNamespace,
+    release: &str,
+) -> Option<String> {
+    let webhook = bin_dir().join("helmrelease-webhook");
+    if !webhook.is_file() {
+        assert!(
+            std::env::var_os("HELMRELEASE_REQUIRE_CLUSTER").is_none(),
+            "{} is missing: build the workspace first",
+            webhook.display()
+        );
+        eprintln!("skipping the certgen scripts: no helmrelease-webhook binary");
+        return None;
+    }
+    let cert_dir = std::env::temp_dir().join(format!("helmrelease-certgen-{}", std::process::id()));
+    let service = format!("{release}-helmrelease-webhook.{}.svc", ns.name);
+    let out = std::process::Command::new(&webhook)
+        .args(["certs", "--dns-name", &service, "--out-dir"])
+        .arg(&cert_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ca = std::fs::read_to_string(cert_dir.join("ca.crt")).unwrap();
+
+    let jobs = certgen_hooks(ns, release).await;
+    let account = format!("{release}-helmrelease-certgen");
+    let secret = format!("secret/{release}-helmrelease-webhook-tls");
+    let (done, log) = run_certgen(cluster, ns, &jobs["create"], &account, &cert_dir);
+    assert!(done, "create: {log}");
+    assert_eq!(jsonpath(ns, &secret, "{.type}").await, "kubernetes.io/tls");
+    let (done, log) = run_certgen(cluster, ns, &jobs["create"], &account, &cert_dir);
+    assert!(
+        done && log.contains("exists: keeping it"),
+        "create again: {log}"
+    );
+    let (done, log) = run_certgen(cluster, ns, &jobs["patch"], &account, &cert_dir);
+    assert!(done, "patch: {log}");
+    assert_eq!(
+        ca_bundles(ns, &format!("{release}-helmrelease-webhook")).await,
+        vec![ca.clone(); 2]
+    );
+    let _ = std::fs::remove_dir_all(&cert_dir);
+    Some(ca)
+}
+
+/// The certgen delete hook removes the Secret (RBAC applied again: the upgrade's hooks took
+/// it away).
+async fn self_signed_delete_hook_works(cluster: &Cluster, ns: &TestNamespace, release: &str) {
+    let cert_dir =
+        std::env::temp_dir().join(format!("helmrelease-certgen-del-{}", std::process::id()));
+    let jobs = certgen_hooks(ns, release).await;
+    let (done, log) = run_certgen(
+        cluster,
+        ns,
+        &jobs["delete"],
+        &format!("{release}-helmrelease-certgen"),
+        &cert_dir,
+    );
+    let _ = std::fs::remove_dir_all(&cert_dir);
+    assert!(done, "delete: {log}");
+    let secrets = ok(
+        "kubectl get secrets",
+        ns.kubectl(&["get", "secrets", "-o", "name"], None).await,
+    );
+    assert!(!secrets.contains("webhook-tls"), "{secrets}");
 }
 
 /// One test, not two: both releases own the same cluster-scoped CRD, so they take turns.
@@ -186,7 +352,13 @@ async fn helm_4_standalone_leaves_nothing(cluster: &Cluster) {
     );
 
     // The CA the hook would patch in; an upgrade must keep it (Helm does not own the field).
-    patch_ca_bundle(&ns, "hr4-helmrelease-webhook", cluster.ca_pem()).await;
+    let ca = match self_signed_hooks_work(cluster, &ns, release).await {
+        Some(ca) => ca,
+        None => {
+            patch_ca_bundle(&ns, "hr4-helmrelease-webhook", cluster.ca_pem()).await;
+            cluster.ca_pem().to_string()
+        }
+    };
 
     // Upgrade: more webhook replicas, controller flags changed, the PDB of the controller off.
     let mut upgrade = vec![
@@ -209,7 +381,7 @@ async fn helm_4_standalone_leaves_nothing(cluster: &Cluster) {
     assert!(out.contains("REVISION: 2"), "{out}");
     assert_eq!(
         ca_bundles(&ns, "hr4-helmrelease-webhook").await,
-        vec![cluster.ca_pem().to_string(); 2],
+        vec![ca; 2],
         "helm upgrade dropped the caBundle"
     );
     assert_eq!(
@@ -243,6 +415,9 @@ async fn helm_4_standalone_leaves_nothing(cluster: &Cluster) {
         "{before}"
     );
     assert!(before.contains("customresourcedefinition"), "{before}");
+    if bin_dir().join("helmrelease-webhook").is_file() {
+        self_signed_delete_hook_works(cluster, &ns, release).await;
+    }
 
     ok(
         "helm uninstall",
