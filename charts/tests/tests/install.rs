@@ -278,6 +278,33 @@ async fn install_upgrade_uninstall_with_helm_4_then_helm_3() {
 /// certificate hooks, NetworkPolicies, PDBs), upgrade, uninstall.
 async fn helm_4_standalone_leaves_nothing(cluster: &Cluster) {
     let ns = cluster.namespace("chart").await.unwrap();
+    // Every Pod of the chart, hook Jobs included, must pass the restricted Pod Security
+    // Standard: the API server refuses any that does not.
+    ok(
+        "kubectl label namespace",
+        ns.kubectl(
+            &[
+                "label",
+                "namespace",
+                &ns.name,
+                "pod-security.kubernetes.io/enforce=restricted",
+            ],
+            None,
+        )
+        .await,
+    );
+    // The control: a privileged Pod is refused there.
+    let refused = ns
+        .kubectl(
+            &["run", "privileged", "--image=busybox", "--privileged"],
+            None,
+        )
+        .await;
+    assert!(
+        !refused.ok && refused.stderr.contains("violates PodSecurity"),
+        "{}",
+        refused.stderr
+    );
     let chart = chart().display().to_string();
     let release = "hr4";
     let values = [
@@ -437,6 +464,21 @@ async fn helm_4_standalone_leaves_nothing(cluster: &Cluster) {
 /// (crds.keep), nothing else does.
 async fn helm_3_defaults_keep_only_the_crd(cluster: &Cluster) {
     let ns = cluster.namespace("chart3").await.unwrap();
+    // Every Pod of the chart, hook Jobs included, must pass the restricted Pod Security
+    // Standard: the API server refuses any that does not.
+    ok(
+        "kubectl label namespace",
+        ns.kubectl(
+            &[
+                "label",
+                "namespace",
+                &ns.name,
+                "pod-security.kubernetes.io/enforce=restricted",
+            ],
+            None,
+        )
+        .await,
+    );
     let chart = chart().display().to_string();
     let release = "hr3";
     let out = ok(
