@@ -403,6 +403,8 @@ async fn helm_4_standalone_leaves_nothing(cluster: &Cluster) {
         "controller.concurrent=8",
         "--set",
         "controller.podDisruptionBudget.enabled=false",
+        "--set",
+        "controller.rbac.clusterAdmin=false",
     ]);
     let out = ok("helm upgrade", ns.helm(&upgrade).await);
     assert!(out.contains("REVISION: 2"), "{out}");
@@ -427,6 +429,114 @@ async fn helm_4_standalone_leaves_nothing(cluster: &Cluster) {
     )
     .await;
     assert!(args.contains("--concurrent=8"), "{args}");
+    // Without the cluster-admin binding (removed by the upgrade), each ServiceAccount has just
+    // what its program needs; the webhook reads no Secrets and writes nothing.
+    let namespace = format!("--namespace={}", ns.name);
+    for (account, verb, resource, scope, expected) in [
+        (
+            "controller",
+            "patch",
+            "helmreleases.helm.toolkit.fluxcd.io/status",
+            "-A",
+            "yes",
+        ),
+        (
+            "controller",
+            "update",
+            "helmreleases.helm.toolkit.fluxcd.io/finalizers",
+            "-A",
+            "yes",
+        ),
+        ("controller", "create", "secrets", "-A", "yes"),
+        ("controller", "delete", "configmaps", "-A", "yes"),
+        (
+            "controller",
+            "create",
+            "helmcharts.source.toolkit.fluxcd.io",
+            "-A",
+            "yes",
+        ),
+        (
+            "controller",
+            "patch",
+            "ocirepositories.source.toolkit.fluxcd.io/status",
+            "-A",
+            "yes",
+        ),
+        ("controller", "impersonate", "serviceaccounts", "-A", "yes"),
+        ("controller", "create", "events", "-A", "yes"),
+        (
+            "controller",
+            "update",
+            "leases.coordination.k8s.io",
+            namespace.as_str(),
+            "yes",
+        ),
+        (
+            "controller",
+            "update",
+            "leases.coordination.k8s.io",
+            "--namespace=kube-system",
+            "no",
+        ),
+        (
+            "controller",
+            "create",
+            "clusterroles.rbac.authorization.k8s.io",
+            "-A",
+            "no",
+        ),
+        (
+            "webhook",
+            "watch",
+            "helmrepositories.source.toolkit.fluxcd.io",
+            "-A",
+            "yes",
+        ),
+        (
+            "webhook",
+            "list",
+            "ocirepositories.source.toolkit.fluxcd.io",
+            "-A",
+            "yes",
+        ),
+        (
+            "webhook",
+            "watch",
+            "helmreleasepolicies.policy.helmrelease.dev",
+            "-A",
+            "yes",
+        ),
+        ("webhook", "list", "namespaces", "-A", "yes"),
+        ("webhook", "get", "secrets", "-A", "no"),
+        (
+            "webhook",
+            "create",
+            "helmreleases.helm.toolkit.fluxcd.io",
+            "-A",
+            "no",
+        ),
+    ] {
+        let user = format!(
+            "--as=system:serviceaccount:{}:{release}-helmrelease-{account}",
+            ns.name
+        );
+        let (resource, subresource) = match resource.split_once('/') {
+            Some((r, s)) => (r, Some(format!("--subresource={s}"))),
+            None => (resource, None),
+        };
+        let mut args = vec!["auth", "can-i", verb, resource, scope, user.as_str()];
+        if let Some(sub) = &subresource {
+            args.push(sub);
+        }
+        let out = ns.kubectl(&args, None).await;
+        assert_eq!(
+            out.stdout.trim(),
+            expected,
+            "{account}: {verb} {resource} {subresource:?} {scope}: {}",
+            out.stderr
+        );
+    }
     let pdbs = ok(
         "kubectl get pdb",
         ns.kubectl(&["get", "pdb", "-o", "name"], None).await,
