@@ -59,7 +59,9 @@ struct Entry {
 fn built() -> &'static (PathBuf, PathBuf) {
     static BUILT: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
     BUILT.get_or_init(|| {
-        let work = std::env::temp_dir().join(format!("helmrelease-image-{}", std::process::id()));
+        // Inside target/, replaced on each run: nothing left in /tmp.
+        let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("helmrelease-image");
+        let _ = std::fs::remove_dir_all(&work);
         let bins = work.join("bin");
         std::fs::create_dir_all(&bins).unwrap();
         for program in PROGRAMS {

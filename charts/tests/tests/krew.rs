@@ -202,7 +202,8 @@ fn untar(path: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
 
 #[test]
 fn release_sh_writes_the_archives_the_manifest_names_with_their_sums() {
-    let work = std::env::temp_dir().join(format!("helmrelease-krew-{}", std::process::id()));
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("helmrelease-krew");
+    let _ = std::fs::remove_dir_all(&work);
     let bins = work.join("bin");
     let out = work.join("out");
     std::fs::create_dir_all(&bins).unwrap();
