@@ -85,9 +85,15 @@ fn rename(command: Command, bin: &str) -> Command {
     })
 }
 
+/// Lists HelmRelease names for the command line `words` (its global flags say where from).
+pub type Names<'a> = &'a dyn Fn(&[String]) -> Vec<String>;
+
+/// Subcommands whose NAME is a HelmRelease (or, with --release, a Helm release).
+const NAMED: [&str; 5] = ["status", "history", "get", "diff", "drift"];
+
 /// The candidates for the last of `words` (the word being typed, possibly empty) after the
-/// ones before it, and Cobra's directive.
-pub fn complete(mut root: Command, words: &[String]) -> (Vec<String>, u32) {
+/// ones before it, and Cobra's directive. HelmRelease names come from `names`.
+pub fn complete(mut root: Command, words: &[String], names: Names<'_>) -> (Vec<String>, u32) {
     root.build();
     let (typed, before) = match words.split_last() {
         Some((last, rest)) => (last.as_str(), rest),
@@ -180,6 +186,20 @@ pub fn complete(mut root: Command, words: &[String]) -> (Vec<String>, u32) {
         .nth(positionals)
         .or_else(|| current.get_positionals().last());
     match positional {
+        // HelmRelease names; Helm release names (--release) would mean decoding every release.
+        Some(arg)
+            if arg.get_id() == "name"
+                && NAMED.contains(&current.get_name())
+                && !before.iter().any(|w| w == "--release") =>
+        {
+            let mut found: Vec<String> = names(before)
+                .into_iter()
+                .filter(|n| n.starts_with(typed))
+                .collect();
+            found.sort();
+            found.dedup();
+            (found, NO_FILE_COMP)
+        }
         Some(arg) => values(arg, typed),
         None => (Vec::new(), NO_FILE_COMP),
     }
@@ -249,13 +269,67 @@ fn is_path(arg: &Arg) -> bool {
     })
 }
 
+/// HelmRelease names where the command line's global flags point (`--from-file`,
+/// `--kubeconfig`, `--context`, `-n`, `-A`), or none when that fails or takes over 3 seconds:
+/// a shell waiting on completion must not hang on an unreachable cluster.
+pub fn helmrelease_names(words: &[String]) -> Vec<String> {
+    let mut global = kubectl_helmrelease::cli::GlobalArgs::default();
+    let mut words = words.iter();
+    while let Some(word) = words.next() {
+        let (flag, inline) = match word.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
+            _ => match word.strip_prefix("-n") {
+                Some(value) if !value.is_empty() && !word.starts_with("--") => {
+                    ("-n", Some(value.to_string()))
+                }
+                _ => (word.as_str(), None),
+            },
+        };
+        let takes_value = matches!(
+            flag,
+            "--kubeconfig" | "--context" | "-n" | "--namespace" | "--from-file"
+        );
+        let value = if takes_value {
+            inline.or_else(|| words.next().cloned())
+        } else {
+            None
+        };
+        match (flag, value) {
+            ("--kubeconfig", Some(v)) => global.kubeconfig = Some(v.into()),
+            ("--context", Some(v)) => global.context = Some(v),
+            ("-n" | "--namespace", Some(v)) => global.namespace = Some(v),
+            ("--from-file", Some(v)) => global.from_file.push(v.into()),
+            ("-A" | "--all-namespaces", _) => global.all_namespaces = true,
+            _ => {}
+        }
+    }
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let ctx = kubectl_helmrelease::Context::new(&global);
+        let names = ctx
+            .session()
+            .and_then(|session| session.helmreleases(session.namespace.as_deref()))
+            .map(|objects| {
+                objects
+                    .iter()
+                    .filter_map(|o| o.object["metadata"]["name"].as_str().map(str::to_string))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let _ = send.send(names);
+    });
+    receive
+        .recv_timeout(std::time::Duration::from_secs(3))
+        .unwrap_or_default()
+}
+
 /// Prints the answer to `__complete WORDS...` as Cobra does: candidates, then `:directive`.
 pub fn print_completions(
     root: Command,
     words: &[String],
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    let (found, directive) = complete(root, words);
+    let (found, directive) = complete(root, words, &helmrelease_names);
     for candidate in found {
         writeln!(out, "{candidate}")?;
     }
@@ -286,7 +360,7 @@ mod tests {
             .subcommand(
                 Command::new("history")
                     .about("Revisions")
-                    .arg(Arg::new("NAME")),
+                    .arg(Arg::new("name")),
             )
             .subcommand(
                 Command::new("check").about("Check files").arg(
@@ -300,6 +374,10 @@ mod tests {
             .subcommand(command())
     }
 
+    fn no_names(_: &[String]) -> Vec<String> {
+        Vec::new()
+    }
+
     fn words(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
     }
@@ -307,35 +385,69 @@ mod tests {
     #[test]
     fn subcommands_by_prefix_with_descriptions() {
         assert_eq!(
-            complete(tree(), &words(&["hi"])),
+            complete(tree(), &words(&["hi"]), &no_names),
             (vec!["history\tRevisions".to_string()], 4)
         );
-        let (all, _) = complete(tree(), &words(&[""]));
+        let (all, _) = complete(tree(), &words(&[""]), &no_names);
         assert_eq!(all.len(), 4, "history, check, completion, help: {all:?}");
     }
 
     #[test]
     fn flags_values_and_files() {
-        let (flags, d) = complete(tree(), &words(&["history", "--na"]));
+        let (flags, d) = complete(tree(), &words(&["history", "--na"]), &no_names);
         assert_eq!((flags, d), (vec!["--namespace\tNamespace".to_string()], 4));
         assert_eq!(
-            complete(tree(), &words(&["-o", "j"])),
+            complete(tree(), &words(&["-o", "j"]), &no_names),
             (vec!["json".to_string()], 4)
         );
         assert_eq!(
-            complete(tree(), &words(&["history", "--output=y"])),
+            complete(tree(), &words(&["history", "--output=y"]), &no_names),
             (vec!["--output=yaml".to_string()], 4)
         );
-        assert_eq!(complete(tree(), &words(&["check", "-f", ""])), (vec![], 0));
         assert_eq!(
-            complete(tree(), &words(&["completion", "f"])),
+            complete(tree(), &words(&["check", "-f", ""]), &no_names),
+            (vec![], 0)
+        );
+        assert_eq!(
+            complete(tree(), &words(&["completion", "f"]), &no_names),
             (vec!["fish".to_string()], 4)
         );
         // A flag's value is not a subcommand.
         assert_eq!(
-            complete(tree(), &words(&["-n", "history", "hi"])).0,
+            complete(tree(), &words(&["-n", "history", "hi"]), &no_names).0,
             vec!["history\tRevisions"]
         );
+    }
+
+    #[test]
+    fn helmrelease_names_where_a_name_goes() {
+        let names = |before: &[String]| {
+            assert_eq!(before, ["-n", "apps", "history"]);
+            vec![
+                "podinfo".to_string(),
+                "grafana".to_string(),
+                "podinfo".to_string(),
+            ]
+        };
+        assert_eq!(
+            complete(tree(), &words(&["-n", "apps", "history", "p"]), &names),
+            (vec!["podinfo".to_string()], 4)
+        );
+        // Not with --release (Helm release names), and not for other positionals.
+        let none = |_: &[String]| -> Vec<String> { panic!("not asked") };
+        assert_eq!(
+            complete(tree(), &words(&["history", "--release", ""]), &none),
+            (vec![], 4)
+        );
+    }
+
+    #[test]
+    fn names_follow_the_global_flags() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/cluster");
+        let all = helmrelease_names(&words(&["--from-file", root, "-A", "history"]));
+        assert_eq!(all, ["grafana", "podinfo", "redis"]);
+        let data = helmrelease_names(&words(&[&format!("--from-file={root}"), "-ndata"]));
+        assert_eq!(data, ["redis"]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Shell completion and `--version`: the scripts of `completion bash|zsh|fish`, the Cobra-style
-//! answers of `__complete` and of the `kubectl_complete-helmrelease` helper, and real kubectl
+//! answers of `__complete` and of the `kubectl_complete-helmrelease` helper (HelmRelease names
+//! included, from files here), and real kubectl
 //! 1.35.2 completing `kubectl helmrelease ...` through the helper on PATH. The kubectl part
 //! skips without the binary unless HELMRELEASE_REQUIRE_CLUSTER is set.
 
@@ -54,6 +55,17 @@ fn the_helper_answers_in_cobras_format() {
     assert_eq!(out, "manifest\tThe rendered manifest\n:4\n");
     let (_, out, _) = run(HELPER, &["check", "--from-file", ""]);
     assert_eq!(out, ":0\n", "the shell completes file names");
+    let dump = format!("{}/../examples/cluster", env!("CARGO_MANIFEST_DIR"));
+    let (_, out, _) = run(HELPER, &["status", "--from-file", &dump, "-A", "g"]);
+    assert_eq!(out, "grafana\n:4\n");
+    // No cluster to ask: no names, quickly, and no error.
+    let started = std::time::Instant::now();
+    let out = Command::new(HELPER)
+        .args(["history", "--kubeconfig", "/nonexistent", ""])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), ":4\n");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
     let (_, out, _) = run(HELPER, &["completion", ""]);
     assert_eq!(out, "bash\nzsh\nfish\n:4\n");
     // The plugin's own __complete says the same.
@@ -139,6 +151,19 @@ fn real_kubectl_completes_the_plugin_through_the_helper() {
         out,
         "--to-revision\tCompare revisions: to this one (default: the latest)\n:4\n"
     );
+    // HelmRelease names, from where the global flags point.
+    let dump = format!(
+        "--from-file={}/../examples/cluster",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    assert_eq!(
+        complete(&["history", &dump, "-n", "apps", ""]),
+        "grafana\npodinfo\n:4\n"
+    );
+    assert_eq!(
+        complete(&["get", "manifest", "-A", &dump, "r"]),
+        "redis\n:4\n"
+    );
     let out = complete(&[""]);
     for name in [
         "check",
@@ -156,4 +181,34 @@ fn real_kubectl_completes_the_plugin_through_the_helper() {
             "{name}: {out}"
         );
     }
+}
+
+/// Names from a real cluster: the helper asks the API server the kubeconfig names, in the
+/// namespace `-n` names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_helper_completes_helmrelease_names_from_the_cluster() {
+    let Some(cluster) = helmrelease_testcluster::shared().await else {
+        return;
+    };
+    let crd = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crds/helm.toolkit.fluxcd.io_helmreleases.yaml");
+    cluster.install_crds(&[&crd]).await;
+    let ns = cluster.namespace("complete").await.unwrap();
+    for name in ["podinfo", "prometheus", "redis"] {
+        let object = format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\nspec:\n  interval: 10m\n  chartRef:\n    kind: OCIRepository\n    name: {name}\n    namespace: {}\n",
+            ns.name
+        );
+        helmrelease_testcluster::ok(
+            "kubectl apply",
+            ns.kubectl(&["apply", "-f", "-"], Some(&object)).await,
+        );
+    }
+    let kubeconfig = ns.kubeconfig.display().to_string();
+    let (code, out, err) = run(
+        HELPER,
+        &["drift", "--kubeconfig", &kubeconfig, "-n", &ns.name, "p"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "podinfo\nprometheus\n:4\n");
 }
