@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 # What the tests need beyond the Rust toolchain: Go and the Debian-packaged Go libraries the
 # reference renderers are built from (crates/gotmpl/oracle needs only Go; the Helm oracle in
 # ../shared/tools/gotmpl-oracle also needs Sprig, sigs.k8s.io/yaml, toml and glob).
-# umoci reads the container image layouts scripts/build-image.sh writes (charts/tests/tests/image.rs).
+# umoci reads the container image layouts scripts/build-image.sh writes (charts/tests/tests/image.rs);
+# zsh and fish load the plugin's completion scripts (kubectl-helmrelease/tests/completion.rs).
 apt_packages=(golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev
-  golang-github-burntsushi-toml-dev golang-github-gobwas-glob-dev umoci)
+  golang-github-burntsushi-toml-dev golang-github-gobwas-glob-dev umoci zsh fish)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

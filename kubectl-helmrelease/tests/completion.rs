@@ -212,3 +212,47 @@ async fn the_helper_completes_helmrelease_names_from_the_cluster() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "podinfo\nprometheus\n:4\n");
 }
+
+/// The zsh script parses and the fish script completes, in the real shells (installed by
+/// scripts/test-all.sh); skips without them unless HELMRELEASE_REQUIRE_CLUSTER is set.
+#[test]
+fn zsh_and_fish_accept_their_scripts() {
+    let have = |shell: &str| {
+        Command::new(shell)
+            .args(["-c", "exit 0"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !(have("zsh") && have("fish")) {
+        assert!(
+            std::env::var_os("HELMRELEASE_REQUIRE_CLUSTER").is_none(),
+            "HELMRELEASE_REQUIRE_CLUSTER is set but zsh or fish is missing (scripts/test-all.sh installs them)"
+        );
+        eprintln!("skipping: no zsh or fish");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let zsh = dir.path().join("_kubectl-helmrelease");
+    std::fs::write(&zsh, run(PLUGIN, &["completion", "zsh"]).1).unwrap();
+    let out = Command::new("zsh").arg("-n").arg(&zsh).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let fish = dir.path().join("kubectl-helmrelease.fish");
+    std::fs::write(&fish, run(PLUGIN, &["completion", "fish"]).1).unwrap();
+    let probe = format!(
+        "source {}; complete -C 'kubectl-helmrelease hi'; complete -C 'kubectl-helmrelease get -o ya'",
+        fish.display()
+    );
+    let out = Command::new("fish").args(["-c", &probe]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l.starts_with("history\t"))
+            && text.lines().any(|l| l.starts_with("yaml")),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
