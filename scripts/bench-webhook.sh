@@ -4,6 +4,8 @@
 # Installs oha (crates.io) when missing. Prints throughput, latency percentiles and RSS.
 #
 #   scripts/bench-webhook.sh [seconds] [connections] [rate]
+# WEBHOOK=path/to/helmrelease-webhook measures another build (e.g. an older commit's) against the
+# same baseline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-15}
@@ -18,7 +20,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 target/release/examples/review_body > "$work/review.json"
 target/release/helmrelease-webhook certs --dns-name localhost --out-dir "$work" >/dev/null
 
-RUST_LOG=warn target/release/helmrelease-webhook serve --offline --addr 127.0.0.1:18443 --admin-addr 127.0.0.1:18080 \
+RUST_LOG=warn "${WEBHOOK:-target/release/helmrelease-webhook}" serve --offline --addr 127.0.0.1:18443 --admin-addr 127.0.0.1:18080 \
   --tls-cert-file "$work/tls.crt" --tls-key-file "$work/tls.key" &
 webhook=$!
 target/release/examples/baseline "$work/tls.crt" "$work/tls.key" 127.0.0.1:18444 2>/dev/null &

@@ -4,14 +4,19 @@
 use crate::metrics::Metrics;
 use crate::review::{Decider, Endpoint, handle};
 use axum::Router;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use http_body_util::BodyExt;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body as HttpBody, Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// Largest AdmissionReview accepted. The apiserver caps objects at about 1.5 MiB (etcd) and a
@@ -47,12 +52,80 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// The admission routes.
-pub fn admission(state: AppState) -> Router {
-    Router::new()
-        .route("/validate", post(validate))
-        .route("/mutate", post(mutate))
-        .with_state(state)
+/// The admission routes, `POST /validate` and `POST /mutate`, as one service that both hyper
+/// (serving) and tower (in-process tests) drive. It matches the two paths itself instead of
+/// going through axum's router and extractors: under load those, a copy of the headers and of
+/// the body per request, and cloning the state were a measurable share of the CPU
+/// (docs/benchmarks.md). Answers as axum did: 404 for other paths, 405 with `allow: POST` for
+/// other methods.
+#[derive(Clone, Debug)]
+pub struct Admission(Arc<AppState>);
+
+/// The admission service over `state`.
+pub fn admission(state: AppState) -> Admission {
+    Admission(Arc::new(state))
+}
+
+/// A response of the admission service.
+pub type HttpResponse = Response<Full<Bytes>>;
+
+impl Admission {
+    async fn respond<B>(self, request: Request<B>) -> HttpResponse
+    where
+        B: HttpBody<Data = Bytes> + Unpin,
+        B::Error: std::fmt::Display,
+    {
+        let endpoint = match request.uri().path() {
+            "/validate" => Endpoint::Validate,
+            "/mutate" => Endpoint::Mutate,
+            _ => return empty(StatusCode::NOT_FOUND),
+        };
+        if request.method() != Method::POST {
+            let mut response = empty(StatusCode::METHOD_NOT_ALLOWED);
+            let headers = response.headers_mut();
+            headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
+            // axum's 405 carried it over HTTP/2 too.
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+            return response;
+        }
+        let (parts, body) = request.into_parts();
+        match read_body(&parts.headers, body).await {
+            Ok(body) => review(endpoint, &self.0, &parts.headers, &body),
+            Err(response) => response,
+        }
+    }
+}
+
+type Respond = Pin<Box<dyn Future<Output = Result<HttpResponse, Infallible>> + Send>>;
+
+impl hyper::service::Service<Request<Incoming>> for Admission {
+    type Response = HttpResponse;
+    type Error = Infallible;
+    type Future = Respond;
+
+    fn call(&self, request: Request<Incoming>) -> Respond {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.respond(request).await) })
+    }
+}
+
+impl<B> tower::Service<Request<B>> for Admission
+where
+    B: HttpBody<Data = Bytes> + Unpin + Send + 'static,
+    B::Error: std::fmt::Display + Send,
+{
+    type Response = HttpResponse;
+    type Error = Infallible;
+    type Future = Respond;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Respond {
+        let this = self.clone();
+        Box::pin(async move { Ok(this.respond(request).await) })
+    }
 }
 
 /// The admin routes.
@@ -64,24 +137,21 @@ pub fn admin(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn validate(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    match read_body(&headers, body).await {
-        Ok(body) => review(Endpoint::Validate, &state, &headers, &body),
-        Err(response) => response,
-    }
-}
-
-async fn mutate(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    match read_body(&headers, body).await {
-        Ok(body) => review(Endpoint::Mutate, &state, &headers, &body),
-        Err(response) => response,
-    }
+fn empty(status: StatusCode) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = status;
+    response
 }
 
 /// Reads the request body, buffering at most [`MAX_BODY_BYTES`]. A larger body is answered
 /// with 413 and a Kubernetes `Status`, after the rest of it is read and discarded (up to
-/// [`MAX_DISCARD_BYTES`]) so that the answer reaches the client over HTTP/2 too.
-async fn read_body(headers: &HeaderMap, mut body: Body) -> Result<Vec<u8>, Response> {
+/// [`MAX_DISCARD_BYTES`]) so that the answer reaches the client over HTTP/2 too. A body that
+/// arrives in one frame is used as it is, uncopied.
+async fn read_body<B>(headers: &HeaderMap, mut body: B) -> Result<Bytes, HttpResponse>
+where
+    B: HttpBody<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -93,37 +163,49 @@ async fn read_body(headers: &HeaderMap, mut body: Body) -> Result<Vec<u8>, Respo
         }
         return Err(too_large(seen));
     }
-    let mut buffer = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+    let mut first: Option<Bytes> = None;
+    let mut buffer: Vec<u8> = Vec::new();
     while let Some(frame) = body.frame().await {
         let frame = match frame {
             Ok(frame) => frame,
             Err(e) => {
-                return Err((
+                let error =
+                    serde_json::json!({"error": format!("reading the request body failed: {e}")});
+                return Err(json_response(
                     StatusCode::BAD_REQUEST,
-                    axum::Json(
-                        serde_json::json!({"error": format!("reading the request body failed: {e}")}),
-                    ),
-                )
-                    .into_response());
+                    serde_json::to_vec(&error).unwrap_or_default(),
+                ));
             }
         };
         let Ok(data) = frame.into_data() else {
             continue; // trailers
         };
-        let seen = buffer.len() + data.len();
+        let seen = first.as_ref().map_or(0, Bytes::len) + buffer.len() + data.len();
         if seen > MAX_BODY_BYTES {
-            drop(buffer);
+            drop((first, buffer));
             discard(body, seen).await;
             return Err(too_large(seen));
         }
-        buffer.extend_from_slice(&data);
+        match first.take() {
+            None if buffer.is_empty() => first = Some(data),
+            earlier => {
+                if buffer.is_empty() {
+                    buffer.reserve(declared.map_or(0, |n| n as usize));
+                }
+                buffer.extend_from_slice(earlier.as_deref().unwrap_or_default());
+                buffer.extend_from_slice(&data);
+            }
+        }
     }
-    Ok(buffer)
+    Ok(first.unwrap_or_else(|| Bytes::from(buffer)))
 }
 
 /// Reads and drops the rest of `body`, `seen` bytes of which were read already, until it
 /// ends, [`MAX_DISCARD_BYTES`] were read in all, or [`DISCARD_TIMEOUT`] passed.
-async fn discard(mut body: Body, mut seen: usize) {
+async fn discard<B>(mut body: B, mut seen: usize)
+where
+    B: HttpBody<Data = Bytes> + Unpin,
+{
     let drain = async {
         while seen <= MAX_DISCARD_BYTES {
             match body.frame().await {
@@ -136,7 +218,7 @@ async fn discard(mut body: Body, mut seen: usize) {
 }
 
 /// 413 with a `metav1.Status`, as the apiserver answers an oversized request itself.
-fn too_large(seen: usize) -> Response {
+fn too_large(seen: usize) -> HttpResponse {
     tracing::debug!(
         bytes = seen,
         limit = MAX_BODY_BYTES,
@@ -157,22 +239,28 @@ fn too_large(seen: usize) -> Response {
     )
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+fn json_response(status: StatusCode, body: Vec<u8>) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
-fn review(endpoint: Endpoint, state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
+fn review(endpoint: Endpoint, state: &AppState, headers: &HeaderMap, body: &[u8]) -> HttpResponse {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let essence = content_type.split(';').next().unwrap_or_default().trim();
     if !essence.eq_ignore_ascii_case("application/json") {
-        return (
+        let error = serde_json::json!({"error": format!("content type must be application/json, not {content_type:?}")});
+        return json_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            axum::Json(serde_json::json!({"error": format!("content type must be application/json, not {content_type:?}")})),
-        )
-            .into_response();
+            serde_json::to_vec(&error).unwrap_or_default(),
+        );
     }
     let start = Instant::now();
     let outcome = handle(endpoint, body, state.decider.as_ref());
@@ -194,7 +282,7 @@ fn review(endpoint: Endpoint, state: &AppState, headers: &HeaderMap, body: &[u8]
     json_response(status, outcome.body)
 }
 
-async fn readyz(State(state): State<AppState>) -> Response {
+async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     if state.ready.load(Ordering::Acquire) {
         (StatusCode::OK, "ready\n").into_response()
     } else {
@@ -206,7 +294,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>) -> axum::response::Response {
     (
         [(
             header::CONTENT_TYPE,

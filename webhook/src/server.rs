@@ -1,12 +1,12 @@
 //! Serving: the TLS accept loop (HTTP/1.1 and HTTP/2, header-read timeout, graceful shutdown)
 //! and the plain admin server.
 
+use crate::router::Admission;
 use crate::tls::ReloadingResolver;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,12 +34,12 @@ impl Default for Limits {
     }
 }
 
-/// Serves `app` over TLS on `listener` until `shutdown` completes, then lets in-flight
+/// Serves the admission service `app` over TLS on `listener` until `shutdown` completes, then lets in-flight
 /// requests finish (up to the grace period).
 pub async fn serve_tls(
     listener: TcpListener,
     resolver: Arc<ReloadingResolver>,
-    app: Router,
+    app: Admission,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), rustls::Error> {
@@ -76,7 +76,7 @@ pub async fn serve_tls(
                     };
                     let mut builder = auto::Builder::new(TokioExecutor::new());
                     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
-                    let connection = builder.serve_connection(TokioIo::new(tls), TowerToHyperService::new(app));
+                    let connection = builder.serve_connection(TokioIo::new(tls), app);
                     if let Err(e) = watcher.watch(connection.into_owned()).await {
                         tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
