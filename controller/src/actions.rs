@@ -92,7 +92,8 @@ pub async fn run(
         &hr.helm_release_namespace(),
         &hr.helm_storage_namespace(),
         &ctx.settings.field_manager,
-    );
+    )
+    .with_kinds(ctx.kinds_for(hr));
     let options = crate::spec::action_options(hr, action, &ctx.settings.holder);
     let cancel = ctx.cancel.clone();
     let status = hr.status.get_or_insert_with(Default::default);
@@ -155,7 +156,7 @@ pub async fn run(
             let Some(drift) = drift else {
                 return ran(Ok(None));
             };
-            match crate::drift::correct(ctx, &client, drift).await {
+            match crate::drift::correct(ctx, hr, &client, drift).await {
                 Ok(corrected) => Ran {
                     corrected,
                     ..ran(Ok(None))

@@ -71,7 +71,8 @@ pub async fn detect(ctx: &Context, hr: &HelmRelease, release: &Release) -> Resul
         .as_ref()
         .and_then(|d| d.ignore.clone())
         .unwrap_or_default();
-    let applier = Applier::new(ctx.release_client(hr).await?, &ctx.settings.field_manager);
+    let applier = Applier::new(ctx.release_client(hr).await?, &ctx.settings.field_manager)
+        .with_kinds(ctx.kinds_for(hr));
     let scopes = cluster_scoped_kinds(&applier, &desired, &release.namespace).await;
     let scope = |api_version: &str, kind: &str| {
         scopes
@@ -177,10 +178,12 @@ pub fn brief(drift: &Drift) -> String {
 /// Re-applies what drifted; returns what it corrected, one line each.
 pub async fn correct(
     ctx: &Context,
+    hr: &HelmRelease,
     client: &kube::Client,
     drift: &Drift,
 ) -> Result<Vec<String>, Error> {
-    let applier = Applier::new(client.clone(), &ctx.settings.field_manager);
+    let applier =
+        Applier::new(client.clone(), &ctx.settings.field_manager).with_kinds(ctx.kinds_for(hr));
     let mut done = Vec::new();
     let mut failed = Vec::new();
     for object in &drift.report.objects {

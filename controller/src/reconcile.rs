@@ -44,6 +44,8 @@ pub struct Context {
     pub capabilities: crate::capabilities::Cache,
     /// Cancelled on shutdown, so running actions end `failed` rather than `pending`.
     pub cancel: Cancel,
+    /// Kinds resolved through discovery in the controller's own cluster.
+    pub kinds: helmrelease_action::apply::Kinds,
 }
 
 impl std::fmt::Debug for Context {
@@ -63,6 +65,16 @@ impl Context {
             .clone()
             .or_else(|| self.settings.default_service_account.clone())
             .filter(|s| !s.is_empty())
+    }
+
+    /// Kinds resolved through discovery for `hr`'s cluster, shared by its appliers.
+    pub fn kinds_for(&self, hr: &HelmRelease) -> helmrelease_action::apply::Kinds {
+        if hr.spec.kube_config.is_some() {
+            // Another cluster: its own discovery.
+            helmrelease_action::apply::Kinds::default()
+        } else {
+            self.kinds.clone()
+        }
     }
 
     /// The client a HelmRelease's release is read and written with: the controller's own;
@@ -261,8 +273,9 @@ pub async fn reconcile(obj: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Reque
         return finalize(&mut run, &ctx).await;
     }
     if !run.hr.finalizers().iter().any(|f| f == FINALIZER) {
+        // Unlike helm-controller, carry on in this reconcile: a requeue only to see the
+        // finalizer again costs a queue round trip and two requests per HelmRelease.
         set_finalizer(&api, &run.hr, true).await?;
-        return Ok(Requeue::After(Duration::ZERO));
     }
     if run.hr.spec.suspend == Some(true) {
         tracing::info!(helmrelease = %obj.name_any(), "reconciliation is suspended for this object");
@@ -477,7 +490,8 @@ async fn release_target_changed(
         &cur.namespace,
         &storage_ns,
         &ctx.settings.field_manager,
-    );
+    )
+    .with_kinds(ctx.kinds_for(&run.hr));
     let options = action_options(&run.hr, Action::UninstallRemediation, &ctx.settings.holder);
     match actions
         .uninstall(&cur.name, false, &options, &ctx.cancel)
@@ -602,6 +616,7 @@ fn retry_later(run: &mut Run) -> bool {
 /// discovery.
 async fn inventory_of(
     ctx: &Context,
+    hr: &HelmRelease,
     client: &Client,
     release: &Release,
 ) -> Result<helmrelease_crds::helmrelease::ResourceInventory, Outcome> {
@@ -609,7 +624,8 @@ async fn inventory_of(
         .map_err(|e| Outcome::Error(Error::Reconcile(e.to_string())))?;
     objects.extend(observe::crd_objects(release));
     let applier =
-        helmrelease_action::apply::Applier::new(client.clone(), &ctx.settings.field_manager);
+        helmrelease_action::apply::Applier::new(client.clone(), &ctx.settings.field_manager)
+            .with_kinds(ctx.kinds_for(hr));
     let scopes = crate::drift::cluster_scoped_kinds(&applier, &objects, &release.namespace).await;
     let scoped = |api_version: &str, kind: &str| {
         scopes
@@ -812,7 +828,7 @@ async fn atomic_release(run: &mut Run, ctx: &Context, loaded: &Loaded) -> Result
             )
             && let Some(newest) = after.last()
         {
-            let inventory = inventory_of(ctx, &client, &newest.release).await?;
+            let inventory = inventory_of(ctx, &run.hr, &client, &newest.release).await?;
             run.status().inventory = Some(inventory);
         }
         if matches!(action, Action::Install | Action::Upgrade) {
@@ -903,7 +919,8 @@ async fn finalize(run: &mut Run, ctx: &Context) -> Result<Requeue, Error> {
             &release_ns,
             &storage_ns,
             &ctx.settings.field_manager,
-        );
+        )
+        .with_kinds(ctx.kinds_for(&run.hr));
         let options = action_options(&run.hr, Action::UninstallRemediation, &ctx.settings.holder);
         let keep = run.hr.spec.uninstall.as_ref().and_then(|u| u.keep_history) == Some(true);
         let releases = stored(&client, &storage_ns, &name).await?;

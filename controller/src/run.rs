@@ -353,6 +353,7 @@ pub async fn run(config: kube::Config, options: Options) -> Result<(), Error> {
         metrics,
         capabilities: Default::default(),
         cancel,
+        kinds: Default::default(),
     });
     let (hrs, cms, secrets): (Api<HelmRelease>, Api<ConfigMap>, Api<Secret>) =
         if options.all_namespaces {

@@ -230,6 +230,12 @@ impl Actions {
         }
     }
 
+    /// These actions resolving kinds through `kinds` (see [`crate::apply::Kinds`]).
+    pub fn with_kinds(mut self, kinds: crate::apply::Kinds) -> Actions {
+        self.applier = self.applier.with_kinds(kinds);
+        self
+    }
+
     /// The applier (for reads of live objects).
     pub fn applier(&self) -> &Applier {
         &self.applier

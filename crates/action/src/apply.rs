@@ -11,7 +11,7 @@ use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{ApiCapabilities, Scope};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The label Helm puts on every object of a release.
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
@@ -22,11 +22,42 @@ pub const RELEASE_NAMESPACE: &str = "meta.helm.sh/release-namespace";
 /// The annotation that keeps an object when its release no longer has it.
 pub const RESOURCE_POLICY: &str = "helm.sh/resource-policy";
 
+/// Kinds resolved through discovery (resource and whether namespaced), shared by the appliers
+/// of one cluster so discovery is asked once per kind, not once per action.
+#[derive(Clone, Default)]
+pub struct Kinds(Arc<Mutex<HashMap<GroupVersionKind, (ApiResource, bool)>>>);
+
+impl std::fmt::Debug for Kinds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map(|k| k.len()).unwrap_or_default();
+        write!(f, "Kinds({n} resolved)")
+    }
+}
+
+impl Kinds {
+    fn get(&self, gvk: &GroupVersionKind) -> Option<(ApiResource, bool)> {
+        self.0.lock().ok().and_then(|k| k.get(gvk).cloned())
+    }
+
+    fn insert(&self, gvk: GroupVersionKind, value: (ApiResource, bool)) {
+        if let Ok(mut kinds) = self.0.lock() {
+            kinds.insert(gvk, value);
+        }
+    }
+
+    /// Forgets a kind (its API went away, or a request found no such resource).
+    pub fn forget(&self, gvk: &GroupVersionKind) {
+        if let Ok(mut kinds) = self.0.lock() {
+            kinds.remove(gvk);
+        }
+    }
+}
+
 /// Applies and reads objects.
 pub struct Applier {
     client: kube::Client,
     field_manager: String,
-    kinds: Mutex<HashMap<GroupVersionKind, (ApiResource, bool)>>,
+    kinds: Kinds,
 }
 
 impl std::fmt::Debug for Applier {
@@ -87,8 +118,14 @@ impl Applier {
         Applier {
             client,
             field_manager: field_manager.to_string(),
-            kinds: Mutex::new(HashMap::new()),
+            kinds: Kinds::default(),
         }
+    }
+
+    /// This applier resolving kinds through `kinds`, shared with others of the same cluster.
+    pub fn with_kinds(mut self, kinds: Kinds) -> Applier {
+        self.kinds = kinds;
+        self
     }
 
     /// The client.
@@ -100,7 +137,7 @@ impl Applier {
     /// moment ago are found then).
     async fn resolve(&self, obj: &Value) -> Result<(ApiResource, bool)> {
         let gvk = gvk_of(obj)?;
-        if let Some(hit) = self.kinds.lock().ok().and_then(|k| k.get(&gvk).cloned()) {
+        if let Some(hit) = self.kinds.get(&gvk) {
             return Ok(hit);
         }
         let (resource, caps): (ApiResource, ApiCapabilities) =
@@ -116,9 +153,7 @@ impl Applier {
                     ))
                 })?;
         let namespaced = caps.scope == Scope::Namespaced;
-        if let Ok(mut kinds) = self.kinds.lock() {
-            kinds.insert(gvk, (resource.clone(), namespaced));
-        }
+        self.kinds.insert(gvk, (resource.clone(), namespaced));
         Ok((resource, namespaced))
     }
 
