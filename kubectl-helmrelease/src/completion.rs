@@ -14,10 +14,7 @@ const DEFAULT: u32 = 0;
 
 /// The `completion` subcommand, added to the plugin's command tree.
 pub fn command() -> Command {
-    // Hidden from `--help` for now: its listing is a transcript test another change owns
-    // (kubectl-helmrelease/tests/cmd/help.stdout). Completion still offers it.
     Command::new("completion")
-        .hide(true)
         .about("Print a shell completion script for kubectl-helmrelease")
         .long_about(
             "Print a shell completion script for kubectl-helmrelease.\n\n\
