@@ -353,7 +353,7 @@ pub fn run(args: &AuditArgs, ctx: &Context) -> Result<Outcome> {
         Decode::Summary
     };
     let (mut session, from_files) = if ctx.from_file.is_empty() {
-        (ctx.session()?, None)
+        (ctx.session()?.with_decode(decode), None)
     } else {
         // From files, the revisions move out of the inventory as they are, instead of being
         // partitioned into a second vector by `Session::releases`: thousands of revisions

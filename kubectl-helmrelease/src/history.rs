@@ -160,11 +160,10 @@ fn open_with(
     Ok((session, target, releases))
 }
 
-/// The session the flags name; from files, revisions are decoded as `decode` says. From a
-/// cluster they are fetched per command and decoded whole.
+/// The session the flags name, revisions decoded as `decode` says.
 fn session_with(ctx: &Context, decode: Decode) -> Result<Session> {
     if ctx.from_file.is_empty() || decode == Decode::Full {
-        return ctx.session();
+        return Ok(ctx.session()?.with_decode(decode));
     }
     Ok(Session::from_inventory(
         input::load_with(&ctx.from_file, decode)?,

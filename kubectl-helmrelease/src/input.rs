@@ -323,7 +323,15 @@ fn release_of(object: &Value) -> Option<(String, String)> {
 /// Sorts objects read elsewhere (a cluster) into an inventory, decoding release objects on
 /// every core.
 pub fn decode_objects(objects: Vec<SourcedObject>) -> Inventory {
-    let mut pending = Pending::default();
+    decode_objects_with(objects, Decode::Full)
+}
+
+/// [`decode_objects`], decoding release objects as `decode` says.
+pub fn decode_objects_with(objects: Vec<SourcedObject>, decode: Decode) -> Inventory {
+    let mut pending = Pending {
+        decode,
+        ..Pending::default()
+    };
     for object in objects {
         if is_release_object(&object.object) {
             pending.release_objects.push(object);

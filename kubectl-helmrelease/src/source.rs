@@ -24,6 +24,8 @@ pub struct Session {
     backend: Backend,
     /// Namespace the command is scoped to; `None` for all (`-A`, or files without `-n`).
     pub namespace: Option<String>,
+    /// How release objects fetched from a cluster are decoded.
+    decode: input::Decode,
 }
 
 #[derive(Debug)]
@@ -87,6 +89,7 @@ impl Session {
             return Ok(Session {
                 backend: Backend::Files(input::load(&ctx.from_file)?),
                 namespace: ctx.namespace.clone(),
+                decode: input::Decode::Full,
             });
         }
         let driver = storage_driver(std::env::var("HELM_DRIVER").ok().as_deref())?;
@@ -103,7 +106,15 @@ impl Session {
         Ok(Session {
             backend: Backend::Cluster(Rc::new(cluster), driver),
             namespace,
+            decode: input::Decode::Full,
         })
+    }
+
+    /// This session decoding release objects from a cluster as `decode` says (a summary
+    /// where only status, chart, times and sizes are shown).
+    pub fn with_decode(mut self, decode: input::Decode) -> Session {
+        self.decode = decode;
+        self
     }
 
     /// A session over objects already in memory (tests, benchmarks).
@@ -111,6 +122,7 @@ impl Session {
         Session {
             backend: Backend::Files(inventory),
             namespace,
+            decode: input::Decode::Full,
         }
     }
 
@@ -300,7 +312,7 @@ impl Session {
                         object,
                     })
                     .collect();
-                let inv = input::decode_objects(objects);
+                let inv = input::decode_objects_with(objects, self.decode);
                 Ok(Releases {
                     releases: inv.releases,
                     broken: inv.broken,
