@@ -368,6 +368,13 @@ impl Cluster {
                 // kwok keeps no node heartbeat; without the node lifecycle controller nothing
                 // taints the fake node or evicts its Pods.
                 "--controllers=*,-nodelifecycle".into(),
+                // The default 20 requests/s per controller makes the Deployment controller,
+                // not the HelmRelease controllers, the bottleneck once hundreds of releases
+                // roll out at once (scripts/bench-controller.sh).
+                "--kube-api-qps=200".into(),
+                "--kube-api-burst=400".into(),
+                "--concurrent-deployment-syncs=10".into(),
+                "--concurrent-replicaset-syncs=10".into(),
             ],
         )?;
         cluster.spawn(
