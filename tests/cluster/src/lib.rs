@@ -345,7 +345,8 @@ impl Cluster {
                 "--service-account-issuer=https://kubernetes.default.svc.cluster.local".into(),
                 format!("--service-account-key-file={}", p(&sa_pub)),
                 format!("--service-account-signing-key-file={}", p(&sa_key)),
-                "--service-cluster-ip-range=10.0.0.0/24".into(),
+                // Room for thousands of Services (scripts/bench-controller.sh makes one per release).
+                "--service-cluster-ip-range=10.0.0.0/16".into(),
                 // The endpoint reconciler would publish 127.0.0.1, which Endpoints refuse.
                 "--endpoint-reconciler-type=none".into(),
                 "--allow-privileged=true".into(),
