@@ -761,6 +761,47 @@ where
     Ok(!deleting)
 }
 
+/// Every object of kind `K` (in `namespace`, or everywhere), kept in `writer`'s store.
+fn watch<K>(
+    ctx: &SourceContext,
+    namespace: Option<&str>,
+    writer: reflector::store::Writer<K>,
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    watcher(api::<K>(&ctx.client, namespace), watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+}
+
+/// One reconcile of a source: the finalizer first, then `work`, then its status.
+async fn step<K>(
+    ctx: &SourceContext,
+    object: &K,
+    kind: &str,
+    work: impl std::future::Future<Output = Result<Option<Outcome>, Error>>,
+) -> Result<Action, Error>
+where
+    K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+{
+    if !guard(ctx, object, kind).await? {
+        return Ok(Action::await_change());
+    }
+    finish(ctx, object, work.await).await
+}
+
 fn on_error<K: Resource>(object: Arc<K>, error: &Error, _ctx: Arc<SourceContext>) -> Action {
     tracing::error!(source = %object.meta().name.clone().unwrap_or_default(), "source reconcile failed: {error}");
     Action::requeue(Duration::from_secs(10))
@@ -773,13 +814,7 @@ pub async fn run(ctx: Arc<SourceContext>, namespace: Option<String>, concurrency
     let config = kube::runtime::controller::Config::default().concurrency(concurrency);
 
     let (repo_store, repo_writer) = reflector::store();
-    let repo_events = watcher(
-        api::<HelmRepository>(&ctx.client, ns),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .reflect(repo_writer)
-    .applied_objects();
+    let repo_events = watch(&ctx, ns, repo_writer);
     let (repo_triggers, repo_revisions) = split(repo_events);
     let repositories = Controller::for_stream(
         repo_triggers.predicate_filter(trigger, Default::default()),
@@ -792,11 +827,7 @@ pub async fn run(ctx: Arc<SourceContext>, namespace: Option<String>, concurrency
                 static_repository(&ctx, r.as_ref()).await?;
                 return Ok(Action::await_change());
             }
-            if !guard(&ctx, r.as_ref(), "helmrepository").await? {
-                return Ok(Action::await_change());
-            }
-            let outcome = repository(&ctx, &r).await;
-            finish(&ctx, r.as_ref(), outcome).await
+            step(&ctx, r.as_ref(), "helmrepository", repository(&ctx, &r)).await
         },
         on_error,
         ctx.clone(),
@@ -804,14 +835,7 @@ pub async fn run(ctx: Arc<SourceContext>, namespace: Option<String>, concurrency
     .for_each(|_| futures::future::ready(()));
 
     let (chart_store, chart_writer) = reflector::store();
-    let chart_events = watcher(
-        api::<HelmChart>(&ctx.client, ns),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .reflect(chart_writer)
-    .applied_objects()
-    .predicate_filter(trigger, Default::default());
+    let chart_events = watch(&ctx, ns, chart_writer).predicate_filter(trigger, Default::default());
     let store = chart_store.clone();
     let charts = Controller::for_stream(chart_events, chart_store)
         .with_config(config.clone())
@@ -821,11 +845,7 @@ pub async fn run(ctx: Arc<SourceContext>, namespace: Option<String>, concurrency
         )
         .run(
             |c: Arc<HelmChart>, ctx: Arc<SourceContext>| async move {
-                if !guard(&ctx, c.as_ref(), "helmchart").await? {
-                    return Ok(Action::await_change());
-                }
-                let outcome = chart(&ctx, &c).await;
-                finish(&ctx, c.as_ref(), outcome).await
+                step(&ctx, c.as_ref(), "helmchart", chart(&ctx, &c)).await
             },
             on_error,
             ctx.clone(),
@@ -833,23 +853,12 @@ pub async fn run(ctx: Arc<SourceContext>, namespace: Option<String>, concurrency
         .for_each(|_| futures::future::ready(()));
 
     let (oci_store, oci_writer) = reflector::store();
-    let oci_events = watcher(
-        api::<OCIRepository>(&ctx.client, ns),
-        watcher::Config::default(),
-    )
-    .default_backoff()
-    .reflect(oci_writer)
-    .applied_objects()
-    .predicate_filter(trigger, Default::default());
+    let oci_events = watch(&ctx, ns, oci_writer).predicate_filter(trigger, Default::default());
     let ocis = Controller::for_stream(oci_events, oci_store)
         .with_config(config)
         .run(
             |o: Arc<OCIRepository>, ctx: Arc<SourceContext>| async move {
-                if !guard(&ctx, o.as_ref(), "ocirepository").await? {
-                    return Ok(Action::await_change());
-                }
-                let outcome = oci_repository(&ctx, &o).await;
-                finish(&ctx, o.as_ref(), outcome).await
+                step(&ctx, o.as_ref(), "ocirepository", oci_repository(&ctx, &o)).await
             },
             on_error,
             ctx.clone(),
