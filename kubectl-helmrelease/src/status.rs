@@ -793,7 +793,7 @@ fn one_release(
 }
 
 /// Runs `status`.
-pub fn run(args: &StatusArgs, ctx: &Context) -> Result<String> {
+pub fn run(args: &StatusArgs, ctx: &Context) -> Result<crate::get::Printed> {
     let mut session = ctx.session()?;
     let target = target::resolve(&session, &args.target.name, args.target.release)?;
     let releases = session.releases(target.namespace.as_deref(), Some(&target.release))?;
@@ -816,7 +816,11 @@ pub fn run(args: &StatusArgs, ctx: &Context) -> Result<String> {
             release_report(&key, &releases, owner)
         }
     };
-    render(&report, ctx)
+    Ok(crate::get::Printed {
+        stdout: render(&report, ctx)?,
+        // Revisions whose object disagrees with the release inside, as history warns.
+        stderr: crate::history::object_warnings(releases.releases.iter()),
+    })
 }
 
 #[cfg(test)]
