@@ -216,21 +216,27 @@ async fn secrets(
     Ok(MemoryReader::new(objects))
 }
 
-/// Fetch options for a repository: its credentials, CA, timeout and our cache.
-fn fetch_options(
+/// Fetch options for a repository: the credentials and CA of its Secrets (read here), its
+/// timeout, and our cache.
+async fn fetch_options(
     ctx: &SourceContext,
-    reader: &MemoryReader,
-    credentials: &Credentials<'_>,
     namespace: &str,
+    credentials: Credentials<'_>,
     registry_url: Option<&str>,
     timeout: Option<&str>,
 ) -> Result<helmrelease_sources::Options, Failed> {
+    let reader = secrets(
+        ctx,
+        namespace,
+        &[credentials.secret_ref, credentials.cert_secret_ref],
+    )
+    .await?;
     let auth = failed("AuthenticationFailed");
     Ok(helmrelease_sources::Options {
         cache_dir: Some(ctx.storage.cache_dir()),
-        auth: repository_auth(reader, credentials, namespace, registry_url)
+        auth: repository_auth(&reader, &credentials, namespace, registry_url)
             .map_err(|e| auth(e.to_string()))?,
-        ca_pem: repository_ca(reader, credentials, namespace).map_err(|e| auth(e.to_string()))?,
+        ca_pem: repository_ca(&reader, &credentials, namespace).map_err(|e| auth(e.to_string()))?,
         timeout: timeout
             .and_then(crate::spec::parse_duration)
             .unwrap_or(Duration::from_secs(60)),
@@ -271,27 +277,12 @@ async fn repository(ctx: &SourceContext, repo: &HelmRepository) -> Result<Option
         .filter(|v| !v.is_null());
     let requeue = Some(interval_of(repo.spec.interval.as_deref()));
     let result = async {
-        let reader = secrets(
-            ctx,
-            &ns,
-            &[
-                repo.spec.secret_ref.as_ref(),
-                repo.spec.cert_secret_ref.as_ref(),
-            ],
-        )
-        .await?;
         let credentials = Credentials {
             secret_ref: repo.spec.secret_ref.as_ref(),
             cert_secret_ref: repo.spec.cert_secret_ref.as_ref(),
         };
-        let mut options = fetch_options(
-            ctx,
-            &reader,
-            &credentials,
-            &ns,
-            None,
-            repo.spec.timeout.as_deref(),
-        )?;
+        let mut options =
+            fetch_options(ctx, &ns, credentials, None, repo.spec.timeout.as_deref()).await?;
         options.pass_credentials = repo.spec.pass_credentials == Some(true);
         let url = repo.spec.url.clone();
         let bytes = blocking(move || {
@@ -413,12 +404,11 @@ async fn chart(ctx: &SourceContext, chart: &HelmChart) -> Result<Option<Outcome>
                 ))
             })?;
         let oci = repo.spec.type_ == Some(HelmRepositoryType::Oci) || repo.spec.url.starts_with("oci://");
-        let reader = secrets(ctx, &ns, &[repo.spec.secret_ref.as_ref(), repo.spec.cert_secret_ref.as_ref()]).await?;
         let credentials = Credentials {
             secret_ref: repo.spec.secret_ref.as_ref(),
             cert_secret_ref: repo.spec.cert_secret_ref.as_ref(),
         };
-        let mut options = fetch_options(ctx, &reader, &credentials, &ns, oci.then_some(repo.spec.url.as_str()), repo.spec.timeout.as_deref())?;
+        let mut options = fetch_options(ctx, &ns, credentials, oci.then_some(repo.spec.url.as_str()), repo.spec.timeout.as_deref()).await?;
         options.pass_credentials = repo.spec.pass_credentials == Some(true);
         options.insecure_http = oci && repo.spec.insecure == Some(true);
         let index_path = if oci {
@@ -553,13 +543,12 @@ async fn oci_repository(
             }
             tag
         };
-        let reader = secrets(ctx, &ns, &[repo.spec.secret_ref.as_ref(), repo.spec.cert_secret_ref.as_ref()]).await?;
         let credentials = Credentials {
             secret_ref: repo.spec.secret_ref.as_ref(),
             cert_secret_ref: repo.spec.cert_secret_ref.as_ref(),
         };
         let url = repo.spec.url.clone();
-        let mut options = fetch_options(ctx, &reader, &credentials, &ns, Some(&url), repo.spec.timeout.as_deref())?;
+        let mut options = fetch_options(ctx, &ns, credentials, Some(&url), repo.spec.timeout.as_deref()).await?;
         options.insecure_http = repo.spec.insecure == Some(true);
         let storage = ctx.storage.clone();
         let dir = Storage::dir_of("ocirepository", &ns, &name);
